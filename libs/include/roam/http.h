@@ -1,0 +1,177 @@
+/*
+ * roam/http.h: the HTTP server (libmicrohttpd), its route table and the
+ * request/response API that handlers use.
+ *
+ * A daemon declares its routes in one table. The table drives dispatch,
+ * 404, 405 with Allow, the role check, the per-route body limit and the
+ * per-route metrics. Handlers run on the server's worker threads.
+ *
+ * Memory: one roam_req_t per request, created when the request line arrives
+ * and freed in libmicrohttpd's completion callback. Anything a handler
+ * allocates with roam_req_alloc()/roam_req_strdup() or registers with
+ * roam_req_defer() is released then, so error paths cannot leak.
+ */
+#ifndef ROAM_HTTP_H
+#define ROAM_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <roam/jwt.h>
+
+#define ROAM_HTTP_BODY_LIMIT (1024 * 1024) /* default request body limit, bytes */
+#define ROAM_REQUEST_ID_MAX 128
+
+typedef struct roam_req roam_req_t;
+typedef struct roam_http_server roam_http_server_t;
+typedef struct roam_db roam_db_t;
+typedef struct roam_dbconn roam_dbconn_t;
+
+/*
+ * A handler answers the request with one of the roam_respond_*() calls and
+ * returns what that call returned (the status). Returning without having
+ * responded is a bug; the core answers 500 internal_error.
+ */
+typedef int (*roam_handler_fn)(roam_req_t *req);
+
+typedef struct roam_route {
+    const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *pattern; /* "/listings/{id}/units/{unit_id}"; literal segments beat {params} */
+    /*
+     * Who may call it: NULL for anyone; "any" for any valid bearer token;
+     * otherwise a '|'-separated list of roles ("operator|admin").
+     */
+    const char *role;
+    size_t body_limit; /* 0 means ROAM_HTTP_BODY_LIMIT */
+    roam_handler_fn handler;
+} roam_route_t;
+
+/*
+ * Verifies a bearer token for a route that requires one. Returns 0 and fills
+ * claims, or a negative ROAM_E* code (any failure answers 401).
+ */
+typedef int (*roam_http_auth_fn)(void *ctx, const char *token, roam_claims_t *claims);
+
+typedef struct {
+    const char *service;   /* for logs and metrics */
+    const char *bind_addr; /* IPv4 address to listen on */
+    uint16_t port;         /* 0 picks a free port (see roam_http_server_port) */
+    unsigned threads;      /* worker threads in the pool */
+    unsigned max_connections;
+    unsigned idle_timeout_s;
+    unsigned shutdown_timeout_ms; /* how long shutdown waits for in-flight requests */
+    int access_log;               /* one log line per request */
+    roam_db_t *db;                /* pool behind roam_req_db(); may be NULL */
+    roam_http_auth_fn auth;       /* may be NULL: routes with a role then answer 401 */
+    void *auth_ctx;
+} roam_http_opts_t;
+
+/* Fills opts with the defaults (threads = online CPUs, 1024 connections, 60 s idle, 10 s shutdown). */
+void roam_http_opts_init(roam_http_opts_t *opts);
+
+/*
+ * Creates a server for the given routes (borrowed; they must outlive the
+ * server). Returns NULL on a bad pattern or duplicate route, with the reason
+ * in errbuf.
+ */
+roam_http_server_t *roam_http_server_new(const roam_http_opts_t *opts, const roam_route_t *routes,
+                                         size_t nroutes, char *errbuf, size_t errlen);
+/* Binds and starts serving. Returns 0 or ROAM_EIO (reason logged). */
+int roam_http_server_start(roam_http_server_t *s);
+/* The bound port (useful when opts.port was 0). */
+uint16_t roam_http_server_port(const roam_http_server_t *s);
+/*
+ * Graceful stop: stops accepting connections, lets in-flight requests finish
+ * for up to opts.shutdown_timeout_ms, then closes everything. Idempotent.
+ */
+void roam_http_server_shutdown(roam_http_server_t *s);
+void roam_http_server_free(roam_http_server_t *s);
+/* Requests currently being handled (for tests and metrics). */
+unsigned roam_http_server_inflight(const roam_http_server_t *s);
+
+/* --- The request ---------------------------------------------------------- */
+
+const char *roam_req_method(const roam_req_t *req);
+/* The path as the client sent it, percent-encoded, without the query string. */
+const char *roam_req_path(const roam_req_t *req);
+/* The request target exactly as the client sent it (path and query). */
+const char *roam_req_raw_uri(const roam_req_t *req);
+/* The raw query string without '?', or "" (borrowed). */
+const char *roam_req_query_string(const roam_req_t *req);
+/* A path parameter, percent-decoded (borrowed), or NULL. */
+const char *roam_req_param(const roam_req_t *req, const char *name);
+/* A query argument, decoded (borrowed), or NULL. */
+const char *roam_req_query(roam_req_t *req, const char *name);
+/* A request header (case-insensitive name; borrowed), or NULL. */
+const char *roam_req_header(roam_req_t *req, const char *name);
+/* The raw body and its length; NULL and 0 when there is none. */
+const char *roam_req_body(const roam_req_t *req, size_t *len);
+/* The parsed JSON body (borrowed), or NULL when the request had no body. */
+json_t *roam_req_json(const roam_req_t *req);
+/* The request id (the client's valid X-Request-Id, or a new one). */
+const char *roam_req_id(const roam_req_t *req);
+/* The W3C traceparent of this request (the client's if valid, else a new one). */
+const char *roam_req_traceparent(const roam_req_t *req);
+/* The verified claims, or NULL on a public route. */
+const roam_claims_t *roam_req_claims(const roam_req_t *req);
+/* The route that matched (borrowed). */
+const roam_route_t *roam_req_route(const roam_req_t *req);
+/* The client's IP address as text (borrowed). */
+const char *roam_req_client_ip(roam_req_t *req);
+
+/* Request-lifetime memory. Returns NULL when memory runs out (answer 503). */
+void *roam_req_alloc(roam_req_t *req, size_t n);
+char *roam_req_strdup(roam_req_t *req, const char *s);
+char *roam_req_printf(roam_req_t *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Runs fn(arg) when the request is freed, in reverse order of registration. Returns 0 or ROAM_ENOMEM. */
+int roam_req_defer(roam_req_t *req, void (*fn)(void *), void *arg);
+
+/*
+ * A database connection for this request, taken from the server's pool on
+ * first use and returned when the request is freed (a transaction left open
+ * is rolled back). Returns borrowed, or NULL when the database is unreachable
+ * (answer 503 upstream_unavailable).
+ */
+roam_dbconn_t *roam_req_db(roam_req_t *req);
+
+/* --- The response ---------------------------------------------------------- */
+
+/* Adds a response header (both strings copied). Returns 0 or ROAM_ENOMEM. */
+int roam_resp_header(roam_req_t *req, const char *name, const char *value);
+
+/* Answers with a JSON body. Steals body. Returns status. */
+int roam_respond_json(roam_req_t *req, int status, json_t *body);
+/* Answers with no body (204, or any status). Returns status. */
+int roam_respond_empty(roam_req_t *req, int status);
+/* Answers with the given bytes. Steals body (malloc'ed). Returns status. */
+int roam_respond_raw(roam_req_t *req, int status, const char *content_type, char *body, size_t len);
+
+/*
+ * Answers with an RFC 9457 problem document for a stable code from the API
+ * contract ("not_found", "sold_out", ...). The status and title come from
+ * the code; detail is printf-formatted. 401 adds WWW-Authenticate: Bearer.
+ * Returns the status.
+ */
+int roam_respond_problem(roam_req_t *req, const char *code, const char *detail_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * Answers 422 validation_failed with the given errors array of
+ * {"field", "message"} (stolen). Returns 422.
+ */
+int roam_respond_invalid(roam_req_t *req, json_t *errors);
+/* Appends {"field": field, "message": ...} to errors. */
+void roam_field_error(json_t *errors, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The HTTP status of a stable problem code, or 500 if unknown. */
+int roam_problem_status(const char *code);
+/*
+ * Builds a problem document (returns new). For code paths that answer on
+ * behalf of another component (the gateway).
+ */
+json_t *roam_problem_new(const char *code, const char *detail);
+
+/* Sets *out to 1 if s is a valid request id (1..128 printable ASCII). */
+int roam_request_id_valid(const char *s);
+
+#endif
