@@ -16,3 +16,16 @@ function(roam_embed_migrations target dir)
     COMMENT "Embedding migrations for ${target}")
   target_sources(${target} PRIVATE ${out})
 endfunction()
+
+# roam_add_daemon(<name> [NEEDS_MIGRATIONS])
+#
+# Builds roam-<name> from the calling folder's src/*.c, linked with the core,
+# with the folder's migrations/*.sql embedded.
+function(roam_add_daemon name)
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.c)
+  add_executable(roam-${name} ${srcs})
+  target_include_directories(roam-${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(roam-${name} PRIVATE roam_core)
+  roam_embed_migrations(roam-${name} ${CMAKE_CURRENT_SOURCE_DIR}/migrations)
+  install(TARGETS roam-${name} RUNTIME DESTINATION bin)
+endfunction()

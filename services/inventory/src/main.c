@@ -1,0 +1,20 @@
+/*
+ * roam-inventory: listings, units, calendars, search, and holds for bookings.
+ *
+ * The scaffold (libs/src/daemon.c) reads the configuration, runs this
+ * service's migrations, connects its dependencies and serves the routes
+ * below plus /healthz, /readyz and /metrics.
+ */
+#include <roam/daemon.h>
+
+static const roam_daemon_spec_t spec = {
+    .name = "inventory",
+    .default_port = 8082,
+    .needs = ROAM_NEED_DB | ROAM_NEED_KAFKA,
+    /* Domain routes arrive with the service's own issue. */
+    .routes = NULL,
+    .nroutes = 0,
+    .upstreams = NULL,
+};
+
+int main(int argc, char **argv) { return roam_daemon_main(&spec, argc, argv); }

@@ -1,0 +1,409 @@
+/*
+ * HTTP core: a real server on a free loopback port, driven with libcurl.
+ * Covers dispatch, problem documents, body limits, content types, request
+ * ids, keep-alive, auth hooks, metrics and graceful shutdown.
+ */
+#include "check.h"
+
+#include <roam/common.h>
+#include <roam/http.h>
+#include <roam/log.h>
+#include <roam/metrics.h>
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+static int h_hello(roam_req_t *req) { return roam_respond_json(req, 200, json_pack("{s:s}", "message", "hello")); }
+static int h_echo(roam_req_t *req) { return roam_respond_json(req, 200, json_incref(roam_req_json(req))); }
+static int h_item(roam_req_t *req) {
+    return roam_respond_json(req, 200, json_pack("{s:s, s:s?, s:s}", "id", roam_req_param(req, "id"), "q",
+                                                 roam_req_query(req, "q"), "raw", roam_req_query_string(req)));
+}
+static int h_slow(roam_req_t *req) {
+    usleep(500 * 1000);
+    return roam_respond_json(req, 200, json_pack("{s:b}", "slow", 1));
+}
+static int h_forgets(roam_req_t *req) { (void)req; return 200; }
+static int h_whoami(roam_req_t *req) {
+    return roam_respond_json(req, 200, json_pack("{s:s, s:s}", "sub", roam_req_claims(req)->sub, "role",
+                                                 roam_req_claims(req)->role));
+}
+static int h_small(roam_req_t *req) { return roam_respond_empty(req, 204); }
+
+/* Accepts the token "good-<role>" as user u1 with that role. */
+static int fake_auth(void *ctx, const char *token, roam_claims_t *claims) {
+    (void)ctx;
+    if (strncmp(token, "good-", 5) != 0) return ROAM_EDENIED;
+    snprintf(claims->sub, sizeof(claims->sub), "u1");
+    snprintf(claims->role, sizeof(claims->role), "%s", token + 5);
+    return 0;
+}
+
+static const roam_route_t routes[] = {
+    {"GET", "/hello", NULL, 0, h_hello},
+    {"POST", "/echo", NULL, 0, h_echo},
+    {"GET", "/items/{id}", NULL, 0, h_item},
+    {"DELETE", "/items/{id}", NULL, 0, h_item},
+    {"GET", "/slow", NULL, 0, h_slow},
+    {"GET", "/forgets", NULL, 0, h_forgets},
+    {"GET", "/me", "any", 0, h_whoami},
+    {"GET", "/ops", "operator|admin", 0, h_whoami},
+    {"POST", "/small", NULL, 16, h_small},
+};
+
+static roam_http_server_t *server;
+static char base[64];
+
+typedef struct {
+    long status;
+    char body[8192];
+    size_t len;
+    char headers[8192];
+    size_t hlen;
+    long connects;
+} resp_t;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud) {
+    resp_t *r = ud;
+    size_t len = sz * n;
+    if (r->len + len < sizeof(r->body)) {
+        memcpy(r->body + r->len, p, len);
+        r->len += len;
+        r->body[r->len] = '\0';
+    }
+    return len;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud) {
+    resp_t *r = ud;
+    size_t len = sz * n;
+    if (r->hlen + len < sizeof(r->headers)) {
+        memcpy(r->headers + r->hlen, p, len);
+        r->hlen += len;
+        r->headers[r->hlen] = '\0';
+    }
+    return len;
+}
+
+/* One request on handle h (reused across calls for keep-alive checks). */
+static void request(CURL *h, const char *method, const char *path, const char *body, long body_len,
+                    const char *const *headers, resp_t *r) {
+    char url[512];
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    memset(r, 0, sizeof(*r));
+    struct curl_slist *hl = NULL;
+    for (const char *const *p = headers; p && *p; p++) hl = curl_slist_append(hl, *p);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    if (body != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, body_len >= 0 ? body_len : (long)strlen(body));
+    } else {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+        curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &r->connects);
+    }
+    curl_slist_free_all(hl);
+}
+
+static void get(const char *path, resp_t *r) {
+    CURL *h = curl_easy_init();
+    request(h, "GET", path, NULL, 0, NULL, r);
+    curl_easy_cleanup(h);
+}
+
+static void post(const char *path, const char *body, const char *ctype, resp_t *r) {
+    CURL *h = curl_easy_init();
+    char ct[128];
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+    const char *hdrs[] = {ct, NULL};
+    request(h, "POST", path, body, -1, hdrs, r);
+    curl_easy_cleanup(h);
+}
+
+static json_t *parse(const resp_t *r) { return json_loads(r->body, 0, NULL); }
+
+static const char *code_of(json_t *doc) { return json_string_value(json_object_get(doc, "code")); }
+
+static int has_header(const resp_t *r, const char *needle) { return strcasestr(r->headers, needle) != NULL; }
+
+static void test_hello_and_request_ids(void) {
+    resp_t r;
+    get("/hello", &r);
+    CHECK_INT(r.status, 200);
+    CHECK(strstr(r.body, "\"message\":\"hello\"") != NULL);
+    CHECK(has_header(&r, "Content-Type: application/json"));
+    CHECK(has_header(&r, "X-Request-Id: "));
+
+    CURL *h = curl_easy_init();
+    const char *mine[] = {"X-Request-Id: my-trace 42", NULL};
+    request(h, "GET", "/hello", NULL, 0, mine, &r);
+    CHECK(has_header(&r, "X-Request-Id: my-trace 42\r\n"));
+    char longid[200 + 20] = "X-Request-Id: ";
+    memset(longid + 14, 'a', 200);
+    longid[214] = '\0';
+    const char *toolong[] = {longid, NULL};
+    request(h, "GET", "/hello", NULL, 0, toolong, &r);
+    CHECK_INT(r.status, 200);
+    CHECK(!has_header(&r, "X-Request-Id: aaaa"));
+    CHECK(has_header(&r, "X-Request-Id: "));
+    curl_easy_cleanup(h);
+}
+
+static void test_keep_alive(void) {
+    CURL *h = curl_easy_init();
+    resp_t r;
+    request(h, "GET", "/hello", NULL, 0, NULL, &r);
+    CHECK_INT(r.connects, 1);
+    for (int i = 0; i < 5; i++) {
+        request(h, "GET", "/hello", NULL, 0, NULL, &r);
+        CHECK_INT(r.status, 200);
+        CHECK_INT(r.connects, 0); /* the connection was reused */
+        CHECK(!has_header(&r, "Connection: close"));
+    }
+    /* Keep-alive survives a 404 and a POST with a body too. */
+    request(h, "GET", "/missing", NULL, 0, NULL, &r);
+    CHECK_INT(r.status, 404);
+    const char *ct[] = {"Content-Type: application/json", NULL};
+    request(h, "POST", "/echo", "{\"a\":1}", -1, ct, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(r.connects, 0);
+    curl_easy_cleanup(h);
+}
+
+static void test_not_found_and_method(void) {
+    resp_t r;
+    get("/nope", &r);
+    CHECK_INT(r.status, 404);
+    CHECK(has_header(&r, "Content-Type: application/problem+json"));
+    json_t *doc = parse(&r);
+    CHECK_STR(code_of(doc), "not_found");
+    CHECK_INT(json_integer_value(json_object_get(doc, "status")), 404);
+    CHECK_STR(json_string_value(json_object_get(doc, "type")), "urn:roam:problem:not_found");
+    CHECK(json_is_string(json_object_get(doc, "title")));
+    CHECK(json_is_string(json_object_get(doc, "detail")));
+    json_decref(doc);
+
+    post("/hello", "{}", "application/json", &r);
+    CHECK_INT(r.status, 405);
+    CHECK(has_header(&r, "Allow: GET\r\n"));
+    doc = parse(&r);
+    CHECK_STR(code_of(doc), "method_not_allowed");
+    json_decref(doc);
+
+    CURL *h = curl_easy_init();
+    request(h, "PUT", "/items/1", NULL, 0, NULL, &r);
+    CHECK_INT(r.status, 405);
+    CHECK(has_header(&r, "Allow: GET, DELETE\r\n"));
+    curl_easy_cleanup(h);
+}
+
+static void test_params_and_query(void) {
+    resp_t r;
+    get("/items/caf%C3%A9%2Fx?q=a+b%26c&z=1", &r);
+    CHECK_INT(r.status, 200);
+    json_t *doc = parse(&r);
+    CHECK_STR(json_string_value(json_object_get(doc, "id")), "caf\xc3\xa9/x");
+    CHECK_STR(json_string_value(json_object_get(doc, "q")), "a b&c");
+    CHECK_STR(json_string_value(json_object_get(doc, "raw")), "q=a+b%26c&z=1");
+    json_decref(doc);
+    get("/items/a/../hello", &r);
+    CHECK_INT(r.status, 404);
+    get("/items//x", &r);
+    CHECK_INT(r.status, 404);
+}
+
+static void test_bodies(void) {
+    resp_t r;
+    post("/echo", "{\"b\": [1, 2], \"s\": \"\xc3\xa9\"}", "application/json; charset=utf-8", &r);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body, "{\"b\":[1,2],\"s\":\"\xc3\xa9\"}");
+
+    post("/echo", "{\"a\":", "application/json", &r);
+    CHECK_INT(r.status, 400);
+    json_t *doc = parse(&r);
+    CHECK_STR(code_of(doc), "malformed_json");
+    json_decref(doc);
+
+    post("/echo", "{\"a\":\"\xff\xfe\"}", "application/json", &r);
+    CHECK_INT(r.status, 400);
+    doc = parse(&r);
+    CHECK_STR(code_of(doc), "malformed_json");
+    json_decref(doc);
+
+    post("/echo", "{\"a\":1,\"a\":2}", "application/json", &r);
+    CHECK_INT(r.status, 400);
+
+    post("/echo", "[1,2]", "application/json", &r);
+    CHECK_INT(r.status, 422);
+    doc = parse(&r);
+    CHECK_STR(code_of(doc), "validation_failed");
+    CHECK(json_is_array(json_object_get(doc, "errors")));
+    json_decref(doc);
+
+    post("/echo", "{\"a\":1}", "text/plain", &r);
+    CHECK_INT(r.status, 415);
+    doc = parse(&r);
+    CHECK_STR(code_of(doc), "unsupported_media_type");
+    json_decref(doc);
+    post("/echo", "{\"a\":1}", "application/json; charset=latin1", &r);
+    CHECK_INT(r.status, 415);
+
+    /* No body: handlers see an empty object. */
+    CURL *h = curl_easy_init();
+    request(h, "POST", "/echo", "", 0, NULL, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body, "{}");
+    curl_easy_cleanup(h);
+}
+
+static void test_body_limits(void) {
+    resp_t r;
+    size_t big = ROAM_HTTP_BODY_LIMIT + 10;
+    char *body = malloc(big + 1);
+    memset(body, ' ', big);
+    body[0] = '{';
+    body[big - 1] = '}';
+    body[big] = '\0';
+    post("/echo", body, "application/json", &r);
+    CHECK_INT(r.status, 413);
+    json_t *doc = parse(&r);
+    CHECK_STR(code_of(doc), "payload_too_large");
+    json_decref(doc);
+
+    /* Exactly at the limit is accepted. */
+    body[ROAM_HTTP_BODY_LIMIT - 1] = '}';
+    body[ROAM_HTTP_BODY_LIMIT] = '\0';
+    post("/echo", body, "application/json", &r);
+    CHECK_INT(r.status, 200);
+    free(body);
+
+    /* A per-route limit, and a chunked body (no Content-Length) past it. */
+    post("/small", "{\"aaaaaaaaaaaaaaaaaaaa\":1}", "application/json", &r);
+    CHECK_INT(r.status, 413);
+    CURL *h = curl_easy_init();
+    const char *chunked[] = {"Content-Type: application/json", "Transfer-Encoding: chunked", NULL};
+    request(h, "POST", "/small", "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaa\":1}", -1, chunked, &r);
+    CHECK_INT(r.status, 413);
+    request(h, "POST", "/small", "{}", -1, chunked, &r);
+    CHECK_INT(r.status, 204);
+    curl_easy_cleanup(h);
+
+    /* The server is still fine. */
+    get("/hello", &r);
+    CHECK_INT(r.status, 200);
+}
+
+static void test_auth(void) {
+    resp_t r;
+    get("/me", &r);
+    CHECK_INT(r.status, 401);
+    CHECK(has_header(&r, "WWW-Authenticate: Bearer"));
+    json_t *doc = parse(&r);
+    CHECK_STR(code_of(doc), "unauthorized");
+    json_decref(doc);
+
+    CURL *h = curl_easy_init();
+    const char *bad[] = {"Authorization: Bearer nope", NULL};
+    request(h, "GET", "/me", NULL, 0, bad, &r);
+    CHECK_INT(r.status, 401);
+    const char *trav[] = {"Authorization: Bearer good-traveller", NULL};
+    request(h, "GET", "/me", NULL, 0, trav, &r);
+    CHECK_INT(r.status, 200);
+    CHECK(strstr(r.body, "\"role\":\"traveller\"") != NULL);
+    request(h, "GET", "/ops", NULL, 0, trav, &r);
+    CHECK_INT(r.status, 403);
+    doc = parse(&r);
+    CHECK_STR(code_of(doc), "forbidden");
+    json_decref(doc);
+    const char *adm[] = {"Authorization: Bearer good-admin", NULL};
+    request(h, "GET", "/ops", NULL, 0, adm, &r);
+    CHECK_INT(r.status, 200);
+    curl_easy_cleanup(h);
+}
+
+static void test_handler_without_response(void) {
+    resp_t r;
+    get("/forgets", &r);
+    CHECK_INT(r.status, 500);
+    json_t *doc = parse(&r);
+    CHECK_STR(code_of(doc), "internal_error");
+    json_decref(doc);
+}
+
+static void test_metrics(void) {
+    roam_buf_t b;
+    REQUIRE(roam_metrics_render(&b) == 0);
+    CHECK(strstr(b.buf, "roam_http_requests_total{route=\"/hello\",method=\"GET\",status=\"200\"}") != NULL);
+    CHECK(strstr(b.buf, "roam_http_requests_total{route=\"(unmatched)\",method=\"\",status=\"404\"}") != NULL);
+    CHECK(strstr(b.buf, "roam_http_request_duration_seconds_bucket{route=\"/hello\",method=\"GET\",le=\"+Inf\"}") != NULL);
+    free(b.buf);
+}
+
+static void *slow_client(void *arg) {
+    resp_t *r = arg;
+    get("/slow", r);
+    return NULL;
+}
+
+static void test_graceful_shutdown(void) {
+    resp_t slow;
+    pthread_t t;
+    pthread_create(&t, NULL, slow_client, &slow);
+    usleep(150 * 1000);
+    CHECK_INT(roam_http_server_inflight(server), 1);
+    uint64_t t0 = roam_now_mono_ns();
+    roam_http_server_shutdown(server);
+    uint64_t took_ms = (roam_now_mono_ns() - t0) / 1000000;
+    pthread_join(t, NULL);
+    CHECK_INT(slow.status, 200); /* the in-flight request finished */
+    CHECK(took_ms < 2000);
+    resp_t r;
+    get("/hello", &r);
+    CHECK_INT(r.status, 0); /* no longer accepting */
+}
+
+int main(void) {
+    roam_log_init("test", ROAM_LOG_WARN);
+    curl_global_init(CURL_GLOBAL_ALL);
+    roam_http_opts_t o;
+    roam_http_opts_init(&o);
+    o.port = 0;
+    o.threads = 2;
+    o.access_log = 0;
+    o.auth = fake_auth;
+    o.shutdown_timeout_ms = 3000;
+    char err[256];
+    server = roam_http_server_new(&o, routes, ROAM_ARRAY_LEN(routes), err, sizeof(err));
+    if (server == NULL || roam_http_server_start(server) != 0) {
+        fprintf(stderr, "cannot start server: %s\n", err);
+        return 1;
+    }
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u", roam_http_server_port(server));
+    RUN(test_hello_and_request_ids);
+    RUN(test_keep_alive);
+    RUN(test_not_found_and_method);
+    RUN(test_params_and_query);
+    RUN(test_bodies);
+    RUN(test_body_limits);
+    RUN(test_auth);
+    RUN(test_handler_without_response);
+    RUN(test_metrics);
+    RUN(test_graceful_shutdown);
+    roam_http_server_free(server);
+    curl_global_cleanup();
+    CHECK_DONE();
+}
