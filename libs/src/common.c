@@ -2,11 +2,10 @@
 #include <roam/common.h>
 #include <roam/log.h>
 
-#include <errno.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 const char *roam_strerror(int err) {
@@ -57,17 +56,15 @@ void *roam_trymalloc(size_t n) { return malloc(n ? n : 1); }
 void *roam_trycalloc(size_t n, size_t size) { return calloc(n ? n : 1, size ? size : 1); }
 char *roam_trystrdup(const char *s) { return strdup(s); }
 
+/*
+ * OpenSSL's DRBG: seeded from the kernel, one instance per thread, reseeded
+ * after fork. A getrandom(2) call per id cost more than the rest of a
+ * request put together.
+ */
 void roam_random_bytes(void *buf, size_t n) {
-    unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t got = getrandom(p, n, 0);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            roam_error("getrandom failed: %s", strerror(errno));
-            abort();
-        }
-        p += got;
-        n -= (size_t)got;
+    if (RAND_bytes(buf, (int)n) != 1) {
+        roam_error("the random generator failed");
+        abort();
     }
 }
 

@@ -354,7 +354,7 @@ static void trace_init(roam_req_t *req, const char *in) {
         memcpy(t + 53, "01", 3);
         t[52] = '-';
     }
-    hex_random(t + 36, 8);
+    hex_random(t + 36, 8); /* this hop's span id */
 }
 
 /* --- MHD callbacks -------------------------------------------------------- */
@@ -604,21 +604,19 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
         record(s, req, status, dur);
         if (s->opts.access_log) {
             roam_log_set_context(req->request_id, NULL);
-            json_t *f = json_object();
-            json_object_set_new(f, "method", json_string(req->method));
+            roam_log_buf_t f;
+            f.len = 0;
+            roam_log_member_str(&f, "method", req->method);
             /* The path only: query strings may carry personal data. */
-            json_t *p = json_string(req->path ? req->path : "");
-            json_object_set_new(f, "path", p ? p : json_string("(invalid utf-8)"));
-            json_object_set_new(f, "route", json_string(req->route_index >= 0
-                                                            ? s->routes[req->route_index].pattern
-                                                            : "(unmatched)"));
-            json_object_set_new(f, "status", json_integer(status));
-            json_object_set_new(f, "duration_ms", json_real((double)dur / 1e6));
-            json_object_set_new(f, "bytes_in", json_integer((json_int_t)req->body_len));
-            json_object_set_new(f, "client", json_string(roam_req_client_ip(req)));
-            if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-                json_object_set_new(f, "terminated", json_integer((json_int_t)toe));
-            roam_log_fields(ROAM_LOG_INFO, "request", f);
+            roam_log_member_str(&f, "path", req->path);
+            roam_log_member_str(&f, "route",
+                                req->route_index >= 0 ? s->routes[req->route_index].pattern : "(unmatched)");
+            roam_log_member_num(&f, "status", status, 0);
+            roam_log_member_num(&f, "duration_ms", (double)dur / 1e6, 3);
+            roam_log_member_num(&f, "bytes_in", (double)req->body_len, 0);
+            roam_log_member_str(&f, "client", roam_req_client_ip(req));
+            if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) roam_log_member_num(&f, "terminated", toe, 0);
+            roam_log_members(ROAM_LOG_INFO, "request", &f);
             roam_log_set_context(NULL, NULL);
         }
     }

@@ -40,34 +40,134 @@ const char *roam_log_request_id(void) { return tls_request_id; }
 const char *roam_log_traceparent(void) { return tls_traceparent; }
 const char *roam_log_service(void) { return service_name; }
 
-static void emit(roam_log_level_t level, const char *msg, json_t *fields) {
+/* A line under construction: fixed capacity, truncated (never overrun) when full. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} line_t;
+
+static void put(line_t *l, const char *s, size_t n) {
+    if (n > l->cap - l->len) n = l->cap - l->len;
+    memcpy(l->p + l->len, s, n);
+    l->len += n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s) {
+    unsigned c = s[0];
+    size_t n;
+    unsigned min;
+    if (c < 0x80) return 1;
+    if ((c & 0xe0) == 0xc0) n = 2, min = 0x80, c &= 0x1f;
+    else if ((c & 0xf0) == 0xe0) n = 3, min = 0x800, c &= 0x0f;
+    else if ((c & 0xf8) == 0xf0) n = 4, min = 0x10000, c &= 0x07;
+    else return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    return n;
+}
+
+/* Appends s as a JSON string; invalid UTF-8 becomes U+FFFD so the line stays valid JSON. */
+static void put_str(line_t *l, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    put(l, "\"", 1);
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        unsigned char c = *u;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            put(l, e, 2);
+            u++;
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(l, e, 6);
+            u++;
+        } else if (c < 0x80) {
+            put(l, (const char *)u, 1);
+            u++;
+        } else {
+            size_t n = utf8_seq(u);
+            if (n == 0) {
+                put(l, "\\ufffd", 6);
+                u++;
+            } else {
+                put(l, (const char *)u, n);
+                u += n;
+            }
+        }
+    }
+    put(l, "\"", 1);
+}
+
+/*
+ * Writes one line: the standard members, msg, then members (a rendered
+ * fragment such as "\"status\":200", may be NULL), with a single write(2)
+ * so lines from different threads never interleave.
+ */
+static void emit(roam_log_level_t level, const char *msg, const char *members, size_t mlen) {
+    char buf[4096];
+    line_t l = {buf, 0, sizeof(buf) - 2};
     char ts[32];
     roam_now_rfc3339(ts);
-    json_t *line = json_object();
-    if (line == NULL) {
-        json_decref(fields);
-        return;
+    put(&l, "{\"ts\":\"", 7);
+    put(&l, ts, strlen(ts));
+    put(&l, "\",\"level\":\"", 11);
+    put(&l, level_names[level], strlen(level_names[level]));
+    put(&l, "\",\"service\":", 12);
+    put_str(&l, service_name);
+    if (tls_request_id != NULL) {
+        put(&l, ",\"request_id\":", 14);
+        put_str(&l, tls_request_id);
     }
-    json_object_set_new(line, "ts", json_string(ts));
-    json_object_set_new(line, "level", json_string(level_names[level]));
-    json_object_set_new(line, "service", json_string(service_name));
-    if (tls_request_id != NULL) json_object_set_new(line, "request_id", json_string(tls_request_id));
-    /* json_stringn_nocheck would keep invalid UTF-8; replace it instead so the line stays valid JSON. */
-    json_t *m = json_string(msg);
-    if (m == NULL) m = json_string("(message was not valid UTF-8)");
-    json_object_set_new(line, "msg", m);
-    if (fields != NULL) {
-        json_object_update(line, fields);
-        json_decref(fields);
+    put(&l, ",\"msg\":", 7);
+    put_str(&l, msg);
+    if (members != NULL && mlen > 0) {
+        put(&l, ",", 1);
+        put(&l, members, mlen);
     }
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(line);
-    if (text == NULL) return;
-    size_t len = strlen(text);
-    text[len] = '\n'; /* json_dumps allocates len + 1; reuse the NUL's byte */
-    ssize_t w = write(STDERR_FILENO, text, len + 1);
+    /* The two bytes held back by cap close the record even when it was cut short. */
+    buf[l.len++] = '}';
+    buf[l.len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, buf, l.len);
     (void)w;
-    free(text);
+}
+
+void roam_log_member_str(roam_log_buf_t *b, const char *name, const char *value) {
+    /* Long values (a 30 KB path) are cut to keep the line whole; a cut sequence becomes U+FFFD. */
+    char cut[256];
+    if (value == NULL) value = "";
+    if (strlen(value) >= sizeof(cut)) {
+        memcpy(cut, value, sizeof(cut) - 1);
+        cut[sizeof(cut) - 1] = '\0';
+        value = cut;
+    }
+    line_t l = {b->buf, b->len, sizeof(b->buf)};
+    if (l.len + strlen(name) + 6 * strlen(value) + 8 > l.cap) return; /* no room: drop the member whole */
+    if (l.len) put(&l, ",", 1);
+    put_str(&l, name);
+    put(&l, ":", 1);
+    put_str(&l, value);
+    b->len = l.len;
+}
+
+void roam_log_member_num(roam_log_buf_t *b, const char *name, double value, int decimals) {
+    line_t l = {b->buf, b->len, sizeof(b->buf)};
+    char num[48];
+    int n = snprintf(num, sizeof(num), "%.*f", decimals, value);
+    if (l.len + strlen(name) + (size_t)n + 8 > l.cap) return;
+    if (l.len) put(&l, ",", 1);
+    put_str(&l, name);
+    put(&l, ":", 1);
+    put(&l, num, (size_t)n);
+    b->len = l.len;
+}
+
+void roam_log_members(roam_log_level_t level, const char *msg, const roam_log_buf_t *b) {
+    if (level < min_level) return;
+    emit(level, msg, b->buf, b->len);
 }
 
 void roam_log(roam_log_level_t level, const char *fmt, ...) {
@@ -77,7 +177,7 @@ void roam_log(roam_log_level_t level, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    emit(level, buf, NULL);
+    emit(level, buf, NULL, 0);
 }
 
 void roam_log_fields(roam_log_level_t level, const char *msg, json_t *fields) {
@@ -85,5 +185,10 @@ void roam_log_fields(roam_log_level_t level, const char *msg, json_t *fields) {
         json_decref(fields);
         return;
     }
-    emit(level, msg, fields);
+    char *text = fields ? json_dumps(fields, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(fields);
+    /* Splice the object's members: drop its braces. */
+    size_t n = text ? strlen(text) : 0;
+    emit(level, msg, n > 2 ? text + 1 : NULL, n > 2 ? n - 2 : 0);
+    free(text);
 }

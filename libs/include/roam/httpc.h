@@ -36,7 +36,8 @@ void roam_httpc_opts_init(roam_httpc_opts_t *opts);
  * (may be NULL); body may be NULL. On return out holds the response (free it
  * with roam_httpc_resp_cleanup, also on failure). Returns 0 when a response
  * arrived (any status), ROAM_ETIMEDOUT on a timeout, ROAM_EUNAVAIL when the
- * host could not be reached, ROAM_ENOMEM.
+ * host could not be reached, ROAM_ENOMEM, ROAM_EINVAL for a bad method, url
+ * or header, ROAM_EIO for any other failure (such as a body over 8 MiB).
  */
 int roam_httpc_do(const char *method, const char *url, const char *const *headers, const void *body,
                   size_t len, const roam_httpc_opts_t *opts, roam_httpc_resp_t *out);

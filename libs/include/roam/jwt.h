@@ -1,8 +1,8 @@
 /*
- * roam/jwt.h: access-token verification (and signing) over libjwt, with
- * key sets in JWKS form built with OpenSSL.
+ * roam/jwt.h: access-token verification (with OpenSSL) and signing (with
+ * libjwt), with key sets in JWKS form built with OpenSSL.
  *
- * libjwt 1.10 checks only the signature. roam_jwt_verify checks, in order:
+ * roam_jwt_verify checks, in order:
  * the header's alg equals the policy's (exactly, so "none", "HS256" against
  * a public key and case variants fail), the kid names a key in the set, the
  * signature, exp (required), nbf (if present), iss, aud (string or array),
@@ -26,7 +26,7 @@ typedef struct {
     const char *alg; /* "ES256" */
     const char *iss;
     const char *aud;
-    int leeway_s; /* clock skew allowed on exp and nbf */
+    int leeway_s; /* clock skew allowed on exp, nbf and iat */
 } roam_jwt_policy_t;
 
 /* A set of public keys by kid; thread-safe (readers share, replace is atomic). */
@@ -34,12 +34,16 @@ typedef struct roam_jwks roam_jwks_t;
 
 roam_jwks_t *roam_jwks_new(void);
 void roam_jwks_free(roam_jwks_t *ks);
-/* Adds a public (or private: only its public half is kept) key PEM under kid. 0 or ROAM_EINVAL. */
+/*
+ * Adds an EC P-256 public (or private: only its public half is kept) key PEM
+ * under kid, replacing any key of that kid. 0 or ROAM_EINVAL.
+ */
 int roam_jwks_add_pem(roam_jwks_t *ks, const char *kid, const char *pem, size_t len);
 /*
  * Replaces the whole set with the keys of a JWKS document ({"keys": [...]};
- * EC P-256 keys with kid). Keys of other types are skipped. 0 or ROAM_EINVAL
- * (the set is unchanged on failure).
+ * EC P-256 keys with kid). Keys of other types are skipped; a document with
+ * no usable key is refused. 0 or ROAM_EINVAL (the set is unchanged on
+ * failure).
  */
 int roam_jwks_load_json(roam_jwks_t *ks, const char *json, size_t len);
 /* The set as a JWKS document (returns new). */

@@ -43,6 +43,22 @@ void roam_log(roam_log_level_t level, const char *fmt, ...) __attribute__((forma
  */
 void roam_log_fields(roam_log_level_t level, const char *msg, json_t *fields);
 
+/*
+ * Members for a log line, rendered as they are added: the fast path for
+ * lines written on every request (the access log), which avoids building a
+ * JSON object. Start with a zeroed buffer; members past its size are dropped.
+ */
+typedef struct {
+    char buf[1024];
+    size_t len;
+} roam_log_buf_t;
+
+void roam_log_member_str(roam_log_buf_t *b, const char *name, const char *value);
+/* A number with the given decimals (0 for integers). */
+void roam_log_member_num(roam_log_buf_t *b, const char *name, double value, int decimals);
+/* Logs msg with the members in b. */
+void roam_log_members(roam_log_level_t level, const char *msg, const roam_log_buf_t *b);
+
 #define roam_debug(...) do { if (roam_log_enabled(ROAM_LOG_DEBUG)) roam_log(ROAM_LOG_DEBUG, __VA_ARGS__); } while (0)
 #define roam_info(...) roam_log(ROAM_LOG_INFO, __VA_ARGS__)
 #define roam_warn(...) roam_log(ROAM_LOG_WARN, __VA_ARGS__)

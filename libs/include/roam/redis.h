@@ -15,9 +15,11 @@
 typedef struct roam_redis roam_redis_t;
 
 /*
- * url: redis://[:password@]host[:port][/db]. timeout_ms bounds connecting
- * and every command. Returns NULL on a malformed url (reason in errbuf); the
- * server need not be up yet.
+ * url: redis://[[user]:password@]host[:port][/db] (password percent-encoded).
+ * timeout_ms bounds each call as a whole: waiting for a free connection,
+ * connecting (with AUTH and SELECT) and the command, so a blocking command
+ * (BLPOP) must block for less. Returns NULL on a malformed url (reason in
+ * errbuf); the server need not be up yet.
  */
 roam_redis_t *roam_redis_new(const char *url, unsigned pool_size, int timeout_ms, char *errbuf,
                              size_t errlen);
