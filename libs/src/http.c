@@ -27,6 +27,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +87,6 @@ struct roam_req {
     const char *method;
 
     int route_index; /* -1: no route */
-    roam_route_match_t match;
     size_t body_limit;
 
     char *body;
@@ -113,6 +113,12 @@ struct roam_req {
 
     arena_block_t *arena;
     deferred_t *deferred;
+
+    /*
+     * Not zeroed at creation (the router fills it before anything reads it):
+     * clearing a kilobyte per request showed up in the benchmark's profile.
+     */
+    roam_route_match_t match;
 };
 
 /* --- Per-request memory --------------------------------------------------- */
@@ -361,8 +367,10 @@ static void trace_init(roam_req_t *req, const char *in) {
 
 static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn) {
     roam_http_server_t *s = cls;
-    roam_req_t *req = roam_trycalloc(1, sizeof(*req));
+    roam_req_t *req = roam_trymalloc(sizeof(*req));
     if (req == NULL) return NULL;
+    memset(req, 0, offsetof(roam_req_t, match));
+    req->match.params.n = 0;
     req->raw_uri = roam_trystrdup(uri ? uri : "/");
     if (req->raw_uri == NULL) {
         free(req);
@@ -611,11 +619,11 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
             roam_log_member_str(&f, "path", req->path);
             roam_log_member_str(&f, "route",
                                 req->route_index >= 0 ? s->routes[req->route_index].pattern : "(unmatched)");
-            roam_log_member_num(&f, "status", status, 0);
+            roam_log_member_int(&f, "status", status);
             roam_log_member_num(&f, "duration_ms", (double)dur / 1e6, 3);
-            roam_log_member_num(&f, "bytes_in", (double)req->body_len, 0);
+            roam_log_member_int(&f, "bytes_in", (long long)req->body_len);
             roam_log_member_str(&f, "client", roam_req_client_ip(req));
-            if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) roam_log_member_num(&f, "terminated", toe, 0);
+            if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) roam_log_member_int(&f, "terminated", toe);
             roam_log_members(ROAM_LOG_INFO, "request", &f);
             roam_log_set_context(NULL, NULL);
         }

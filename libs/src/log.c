@@ -153,10 +153,49 @@ void roam_log_member_str(roam_log_buf_t *b, const char *name, const char *value)
     b->len = l.len;
 }
 
+/* Formats v in decimal at the end of buf[0..24); returns the start. */
+static char *fmt_int(char buf[24], long long v) {
+    char *p = buf + 24;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    return p;
+}
+
+void roam_log_member_int(roam_log_buf_t *b, const char *name, long long value) {
+    line_t l = {b->buf, b->len, sizeof(b->buf)};
+    char num[24];
+    char *p = fmt_int(num, value);
+    size_t n = (size_t)(num + 24 - p);
+    if (l.len + strlen(name) + n + 8 > l.cap) return;
+    if (l.len) put(&l, ",", 1);
+    put_str(&l, name);
+    put(&l, ":", 1);
+    put(&l, p, n);
+    b->len = l.len;
+}
+
 void roam_log_member_num(roam_log_buf_t *b, const char *name, double value, int decimals) {
     line_t l = {b->buf, b->len, sizeof(b->buf)};
     char num[48];
-    int n = snprintf(num, sizeof(num), "%.*f", decimals, value);
+    int n;
+    if (decimals == 3 && value >= 0 && value < 1e12) {
+        /* The access log's durations: integer arithmetic, no printf. */
+        long long milli = (long long)(value * 1000 + 0.5);
+        char ib[24];
+        char *p = fmt_int(ib, milli / 1000);
+        n = (int)(ib + 24 - p);
+        memcpy(num, p, (size_t)n);
+        num[n++] = '.';
+        num[n++] = (char)('0' + milli / 100 % 10);
+        num[n++] = (char)('0' + milli / 10 % 10);
+        num[n++] = (char)('0' + milli % 10);
+    } else {
+        n = snprintf(num, sizeof(num), "%.*f", decimals, value);
+    }
     if (l.len + strlen(name) + (size_t)n + 8 > l.cap) return;
     if (l.len) put(&l, ",", 1);
     put_str(&l, name);

@@ -6,6 +6,7 @@
  * Usage: roam-bench-http PORT THREADS
  */
 #include <roam/common.h>
+#include <roam/config.h>
 #include <roam/http.h>
 #include <roam/log.h>
 
@@ -36,6 +37,7 @@ int main(int argc, char **argv) {
     roam_http_opts_init(&o);
     o.port = (uint16_t)atoi(argv[1]);
     o.threads = (unsigned)atoi(argv[2]);
+    o.access_log = roam_config_bool("ROAM_ACCESS_LOG", 1);
     char err[256];
     roam_http_server_t *s = roam_http_server_new(&o, routes, ROAM_ARRAY_LEN(routes), err, sizeof(err));
     if (s == NULL || roam_http_server_start(s) != 0) {

@@ -54,7 +54,8 @@ typedef struct {
 } roam_log_buf_t;
 
 void roam_log_member_str(roam_log_buf_t *b, const char *name, const char *value);
-/* A number with the given decimals (0 for integers). */
+void roam_log_member_int(roam_log_buf_t *b, const char *name, long long value);
+/* A number with the given decimals. */
 void roam_log_member_num(roam_log_buf_t *b, const char *name, double value, int decimals);
 /* Logs msg with the members in b. */
 void roam_log_members(roam_log_level_t level, const char *msg, const roam_log_buf_t *b);
