@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <roam/common.h>
 #include <roam/http.h>
 #include <roam/kafka.h>
 

@@ -24,6 +24,14 @@ typedef struct roam_consumer roam_consumer_t;
  * own thread. Returns NULL with the reason in errbuf.
  */
 roam_producer_t *roam_producer_new(const char *brokers, const char *client_id, char *errbuf, size_t errlen);
+/*
+ * How long the producer keeps trying to deliver a message before reporting
+ * it failed (message.timeout.ms). A roam_producer_send() with a longer
+ * timeout learns every message's fate, so none it reports undelivered is
+ * still queued to be written later.
+ */
+#define ROAM_KAFKA_DELIVERY_TIMEOUT_MS 10000
+
 /* Flushes (up to 10 s) and destroys. */
 void roam_producer_free(roam_producer_t *p);
 

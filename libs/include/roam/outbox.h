@@ -9,6 +9,12 @@
  * still in the table). Only one relay per schema publishes at a time
  * (advisory lock), so several replicas keep per-key order.
  *
+ * Order: rows are published by their sequence number, which is taken at
+ * insert time. Events of one aggregate therefore leave in the order they
+ * were written as long as the writer holds the aggregate's row lock (SELECT
+ * ... FOR UPDATE, or the UPDATE itself) before adding its event; every
+ * service does so.
+ *
  * Consumers call roam_event_claim() inside the transaction that applies an
  * event's effect, so a redelivered event has no second effect.
  */
@@ -28,7 +34,8 @@ typedef struct roam_outbox_relay roam_outbox_relay_t;
  * began it). The envelope is built here (roam_event_envelope); the thread's
  * request id and traceparent travel as Kafka headers. data is borrowed.
  * If event_id is non-NULL it receives the new event's id.
- * Returns 0 or ROAM_EIO.
+ * Returns 0, ROAM_EINVAL when no transaction is open on c or topic, type or
+ * subject is missing, ROAM_ENOMEM, or ROAM_EIO.
  */
 int roam_outbox_add(roam_dbconn_t *c, const char *topic, const char *type, const char *key,
                     const char *subject, json_t *data, char event_id[37]);
