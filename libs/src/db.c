@@ -92,6 +92,24 @@ static void set_error(roam_dbconn_t *c, const PGresult *res) {
     while (n > 0 && c->errmsg[n - 1] == '\n') c->errmsg[--n] = '\0';
 }
 
+/*
+ * libpq prints server notices ("schema already exists, skipping", "terminating
+ * connection") straight to stderr; route them into the JSON log instead.
+ */
+static void notice_cb(void *arg, const char *message) {
+    (void)arg;
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", message);
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n') msg[--n] = '\0';
+    roam_log(strncmp(msg, "NOTICE", 6) == 0 || strncmp(msg, "DEBUG", 5) == 0 ? ROAM_LOG_DEBUG : ROAM_LOG_WARN,
+             "postgresql: %s", msg);
+}
+
+void roam_db_route_notices(PGconn *pg) {
+    if (pg != NULL) PQsetNoticeProcessor(pg, notice_cb, NULL);
+}
+
 /* Opens (or re-opens) c's connection. 0 or ROAM_EUNAVAIL. */
 static int connect_conn(roam_dbconn_t *c) {
     roam_db_t *db = c->db;
@@ -100,6 +118,7 @@ static int connect_conn(roam_dbconn_t *c) {
     const char *vals[] = {db->url, db->options ? db->options : "", "3", roam_log_service(), NULL};
     /* expand_dbname=1: the URL in dbname supplies everything it names; the rest are defaults. */
     c->pg = PQconnectdbParams(keys, vals, 1);
+    roam_db_route_notices(c->pg);
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
         set_error(c, NULL);
         roam_metrics_dep_error("database");
@@ -228,6 +247,7 @@ int roam_db_ping(roam_db_t *db) {
     const char *keys[] = {"dbname", "connect_timeout", NULL};
     const char *vals[] = {db->url, "1", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    roam_db_route_notices(pg);
     int ok = pg != NULL && PQstatus(pg) == CONNECTION_OK;
     if (ok) {
         PGresult *r = PQexec(pg, "SELECT 1");

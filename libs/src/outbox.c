@@ -201,6 +201,7 @@ static int relay_connect(roam_outbox_relay_t *r) {
     const char *keys[] = {"dbname", "options", "connect_timeout", "application_name", NULL};
     const char *vals[] = {r->url, r->options, "5", r->app_name, NULL};
     r->pg = PQconnectdbParams(keys, vals, 1); /* expand_dbname: the URL supplies the rest */
+    roam_db_route_notices(r->pg);
     if (r->pg == NULL || PQstatus(r->pg) != CONNECTION_OK) {
         const char *msg = r->pg ? PQerrorMessage(r->pg) : "out of memory";
         roam_warn("outbox relay (%s): cannot connect: %.*s", r->schema, (int)strcspn(msg, "\n"), msg);

@@ -62,6 +62,9 @@ const char *roam_db_errmsg(const roam_dbconn_t *c);
 /* The underlying libpq connection (borrowed), for LISTEN/NOTIFY and COPY. */
 PGconn *roam_dbconn_pg(roam_dbconn_t *c);
 
+/* Sends pg's server notices to the JSON log (NOTICE at debug, others at warn). */
+void roam_db_route_notices(PGconn *pg);
+
 /* Checks that the server answers (SELECT 1) within about a second. 0 or ROAM_EUNAVAIL. */
 int roam_db_ping(roam_db_t *db);
 
