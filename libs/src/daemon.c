@@ -258,6 +258,7 @@ int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv) {
     hopts.port = (uint16_t)roam_config_int("ROAM_HTTP_PORT", spec->default_port, 1, 65535);
     hopts.threads = (unsigned)roam_config_int("ROAM_HTTP_THREADS", def_threads, 1, 256);
     hopts.max_connections = (unsigned)roam_config_int("ROAM_HTTP_MAX_CONNECTIONS", 1024, 16, 65536);
+    hopts.connection_memory = (size_t)roam_config_int("ROAM_HTTP_CONNECTION_MEMORY", 8192, 4096, 1048576);
     hopts.idle_timeout_s = (unsigned)roam_config_int("ROAM_HTTP_IDLE_TIMEOUT_S", 60, 1, 3600);
     hopts.shutdown_timeout_ms = (unsigned)roam_config_int("ROAM_SHUTDOWN_TIMEOUT_MS", 10000, 0, 120000);
     hopts.access_log = roam_config_bool("ROAM_ACCESS_LOG", 1);
@@ -361,6 +362,7 @@ int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv) {
     status = 0;
 
     roam_http_server_shutdown(d->http);
+    roam_log_flush();
 stop_all:
     for (int i = 0; i < d->nconsumers; i++) roam_consumer_stop(d->consumers[i]);
     if (d->relay != NULL) roam_outbox_relay_stop(d->relay);
@@ -384,5 +386,6 @@ out:
     }
     roam_httpc_thread_cleanup();
     roam_info("stopped");
+    roam_log_flush();
     return status;
 }

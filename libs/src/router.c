@@ -199,14 +199,26 @@ int roam_router_match(const roam_router_t *r, const char *method, const char *pa
         }
         if (k != nseg) continue;
         m->path_matched = 1;
-        allow_add(m, c->route->method);
         if (strcmp(c->route->method, method) != 0) continue;
         if (best == NULL || more_specific(c, best)) {
             best = c;
             best_index = (int)i;
         }
     }
-    if (best == NULL) return -1;
+    if (best == NULL) {
+        /* 405: list the methods of every route on this path (the cold path, so scan again). */
+        for (size_t i = 0; m->path_matched && i < r->n; i++) {
+            const compiled_t *c = &r->routes[i];
+            if (c->nseg != nseg) continue;
+            size_t k;
+            for (k = 0; k < nseg; k++) {
+                if (c->seg[k].is_param) continue;
+                if (c->seg[k].len != lens[k] || memcmp(c->seg[k].text, segs[k], lens[k]) != 0) break;
+            }
+            if (k == nseg) allow_add(m, c->route->method);
+        }
+        return -1;
+    }
 
     for (size_t k = 0; k < nseg && m->params.n < ROAM_ROUTER_MAX_PARAMS; k++) {
         if (!best->seg[k].is_param) continue;

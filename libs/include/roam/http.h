@@ -58,6 +58,7 @@ typedef struct {
     uint16_t port;         /* 0 picks a free port (see roam_http_server_port) */
     unsigned threads;      /* worker threads in the pool */
     unsigned max_connections;
+    size_t connection_memory; /* per-connection buffer for the request line and headers (more: 431) */
     unsigned idle_timeout_s;
     unsigned shutdown_timeout_ms; /* how long shutdown waits for in-flight requests */
     int access_log;               /* one log line per request */
@@ -66,7 +67,10 @@ typedef struct {
     void *auth_ctx;
 } roam_http_opts_t;
 
-/* Fills opts with the defaults (threads = online CPUs, 1024 connections, 60 s idle, 10 s shutdown). */
+/*
+ * Fills opts with the defaults (threads = online CPUs, 1024 connections,
+ * 8 KiB per connection, 60 s idle, 10 s shutdown).
+ */
 void roam_http_opts_init(roam_http_opts_t *opts);
 
 /*

@@ -59,6 +59,14 @@ void roam_log_member_int(roam_log_buf_t *b, const char *name, long long value);
 void roam_log_member_num(roam_log_buf_t *b, const char *name, double value, int decimals);
 /* Logs msg with the members in b. */
 void roam_log_members(roam_log_level_t level, const char *msg, const roam_log_buf_t *b);
+/*
+ * As roam_log_members, through a per-thread buffer written out when full and
+ * at least every 200 ms (for the access log: one write(2) per request costs
+ * a tenth of a request). roam_log_flush() writes out every buffer; it runs
+ * at exit and the daemon scaffold calls it at shutdown.
+ */
+void roam_log_members_buffered(roam_log_level_t level, const char *msg, const roam_log_buf_t *b);
+void roam_log_flush(void);
 
 #define roam_debug(...) do { if (roam_log_enabled(ROAM_LOG_DEBUG)) roam_log(ROAM_LOG_DEBUG, __VA_ARGS__); } while (0)
 #define roam_info(...) roam_log(ROAM_LOG_INFO, __VA_ARGS__)
