@@ -12,6 +12,16 @@
  *   ROAM_HTTP_IDLE_TIMEOUT_S, ROAM_SHUTDOWN_TIMEOUT_MS, ROAM_ACCESS_LOG, ROAM_LOG_LEVEL,
  *   ROAM_DATABASE_URL, ROAM_DB_POOL_SIZE, ROAM_REDIS_URL, ROAM_REDIS_TIMEOUT_MS,
  *   ROAM_KAFKA_BROKERS, ROAM_OUTBOX_RELAY, ROAM_<UPSTREAM>_URL.
+ *
+ * Authentication: when any route has a role other than "internal", the
+ * scaffold creates a verifier (roam/authn.h) with ROAM_JWT_ISSUER (default
+ * "roam"), ROAM_JWT_AUDIENCE (default "roam-api"), the denylist in Redis
+ * (ROAM_REDIS_URL becomes required) and keys from ROAM_JWKS_URL (default
+ * ROAM_AUTH_URL + "/auth/jwks.json"), unless the spec sets local_keys, in
+ * which case init adds them to roam_authn_keys(roam_daemon_authn(d)).
+ * Routes with role "internal" require the header X-Roam-Internal to equal
+ * ROAM_INTERNAL_SECRET (compared in constant time; the setting becomes
+ * required).
  */
 #ifndef ROAM_DAEMON_H
 #define ROAM_DAEMON_H
@@ -40,6 +50,8 @@ typedef struct {
      * from ROAM_<NAME>_URL and checked by /readyz (GET <url>/healthz).
      */
     const char *const *upstreams;
+    /* 1: the daemon signs tokens itself and adds its keys in init (the auth service). */
+    int local_keys;
     /* Called after the dependencies are up and before serving; may be NULL. */
     int (*init)(roam_daemon_t *d, char *errbuf, size_t errlen);
     /* Called after serving stopped and before the dependencies close; may be NULL. */
@@ -57,6 +69,9 @@ roam_redis_t *roam_daemon_redis(roam_daemon_t *d);
 roam_producer_t *roam_daemon_producer(roam_daemon_t *d);
 /* The base URL of an upstream named in the spec (borrowed), or NULL. */
 const char *roam_daemon_upstream(roam_daemon_t *d, const char *name);
+/* The token verifier, or NULL when no route needs one. */
+typedef struct roam_authn roam_authn_t;
+roam_authn_t *roam_daemon_authn(roam_daemon_t *d);
 /* The bound HTTP port. */
 uint16_t roam_daemon_port(const roam_daemon_t *d);
 

@@ -39,7 +39,9 @@ typedef struct roam_route {
     const char *pattern; /* "/listings/{id}/units/{unit_id}"; literal segments beat {params} */
     /*
      * Who may call it: NULL for anyone; "any" for any valid bearer token;
-     * otherwise a '|'-separated list of roles ("operator|admin").
+     * "internal" for other services (header X-Roam-Internal equal to the
+     * server's internal secret); otherwise a '|'-separated list of roles
+     * ("operator|admin").
      */
     const char *role;
     size_t body_limit; /* 0 means ROAM_HTTP_BODY_LIMIT */
@@ -65,6 +67,12 @@ typedef struct {
     roam_db_t *db;                /* pool behind roam_req_db(); may be NULL */
     roam_http_auth_fn auth;       /* may be NULL: routes with a role then answer 401 */
     void *auth_ctx;
+    /*
+     * The shared secret of service-to-service calls (may be NULL: "internal"
+     * routes then answer 404). A request that carries it is also trusted for
+     * X-Forwarded-For (the gateway's record of the client address).
+     */
+    const char *internal_secret;
 } roam_http_opts_t;
 
 /*
@@ -120,7 +128,10 @@ const char *roam_req_traceparent(const roam_req_t *req);
 const roam_claims_t *roam_req_claims(const roam_req_t *req);
 /* The route that matched (borrowed). */
 const roam_route_t *roam_req_route(const roam_req_t *req);
-/* The client's IP address as text (borrowed). */
+/*
+ * The client's IP address as text (borrowed): the peer's, or, on a request
+ * that carries the internal secret, the first X-Forwarded-For entry.
+ */
 const char *roam_req_client_ip(roam_req_t *req);
 
 /* Request-lifetime memory. Returns NULL when memory runs out (answer 503). */
@@ -137,6 +148,19 @@ int roam_req_defer(roam_req_t *req, void (*fn)(void *), void *arg);
  * (answer 503 upstream_unavailable).
  */
 roam_dbconn_t *roam_req_db(roam_req_t *req);
+
+/*
+ * Asynchronous handlers (the gateway's proxy). A handler that will answer
+ * later calls roam_req_suspend() (before handing the request to another
+ * thread), returns ROAM_HTTP_SUSPENDED, and the other thread later answers
+ * with a roam_respond_*() call followed by roam_req_resume(). Nothing else
+ * may touch the request between the two. A client that disconnects while
+ * suspended still gets its request freed only after roam_req_resume().
+ */
+#define ROAM_HTTP_SUSPENDED (-1000)
+void roam_req_suspend(roam_req_t *req);
+void roam_req_resume(roam_req_t *req);
+/* The path parameter table's size and the raw body pointer stay valid while suspended. */
 
 /* --- The response ---------------------------------------------------------- */
 
