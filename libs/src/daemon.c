@@ -1,4 +1,5 @@
 /* The daemon scaffold; see roam/daemon.h. */
+#include <roam/authn.h>
 #include <roam/common.h>
 #include <roam/config.h>
 #include <roam/daemon.h>
@@ -45,6 +46,7 @@ struct roam_daemon {
     roam_http_server_t *http;
     roam_db_t *db;
     roam_redis_t *redis;
+    roam_authn_t *authn;
     roam_producer_t *producer;
     roam_outbox_relay_t *relay;
     const char *brokers;
@@ -68,6 +70,7 @@ const roam_daemon_spec_t *roam_daemon_spec(const roam_daemon_t *d) { return d->s
 roam_db_t *roam_daemon_db(roam_daemon_t *d) { return d->db; }
 roam_redis_t *roam_daemon_redis(roam_daemon_t *d) { return d->redis; }
 roam_producer_t *roam_daemon_producer(roam_daemon_t *d) { return d->producer; }
+roam_authn_t *roam_daemon_authn(roam_daemon_t *d) { return d->authn; }
 uint16_t roam_daemon_port(const roam_daemon_t *d) { return roam_http_server_port(d->http); }
 
 const char *roam_daemon_upstream(roam_daemon_t *d, const char *name) {
@@ -263,22 +266,53 @@ int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv) {
     hopts.shutdown_timeout_ms = (unsigned)roam_config_int("ROAM_SHUTDOWN_TIMEOUT_MS", 10000, 0, 120000);
     hopts.access_log = roam_config_bool("ROAM_ACCESS_LOG", 1);
 
+    /* What the route table asks for: token checks, service-to-service calls. */
+    unsigned needs = spec->needs;
+    int needs_internal = 0;
+    for (size_t i = 0; i < spec->nroutes; i++) {
+        const char *role = spec->routes[i].role;
+        if (role == NULL) continue;
+        if (strcmp(role, "internal") == 0) needs_internal = 1;
+        else needs |= ROAM_NEED_AUTHN;
+    }
+    if (needs & ROAM_NEED_AUTHN) needs |= ROAM_NEED_REDIS; /* the logout denylist */
+    const char *internal_secret = roam_config_str("ROAM_INTERNAL_SECRET", needs_internal ? NULL : "");
+    if (internal_secret[0] != '\0' && strlen(internal_secret) < 16)
+        roam_config_fail("ROAM_INTERNAL_SECRET", "(hidden)", "must be at least 16 characters");
+    hopts.internal_secret = internal_secret[0] ? internal_secret : NULL;
+    const char *issuer = NULL, *audience = NULL, *jwks_url = NULL;
+    char jwks_default[512];
+    if (needs & ROAM_NEED_AUTHN) {
+        issuer = roam_config_str("ROAM_JWT_ISSUER", "roam");
+        audience = roam_config_str("ROAM_JWT_AUDIENCE", "roam-api");
+        if (!spec->local_keys) {
+            static const char *const http_schemes[] = {"http", "https", NULL};
+            const char *auth_url = getenv("ROAM_AUTH_URL");
+            const char *def = NULL;
+            if (auth_url != NULL && auth_url[0] != '\0') {
+                snprintf(jwks_default, sizeof(jwks_default), "%s/auth/jwks.json", auth_url);
+                def = jwks_default;
+            }
+            jwks_url = roam_config_url("ROAM_JWKS_URL", def, http_schemes);
+        }
+    }
+
     static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
     static const char *const redis_schemes[] = {"redis", NULL};
     const char *db_url = NULL, *redis_url = NULL;
     long pool = 0, redis_timeout = 0;
     int relay_on = 0;
-    if (spec->needs & ROAM_NEED_DB) {
+    if (needs & ROAM_NEED_DB) {
         db_url = roam_config_url("ROAM_DATABASE_URL", NULL, pg_schemes);
         pool = roam_config_int("ROAM_DB_POOL_SIZE", (long)hopts.threads + 4, 1, 1000);
     }
-    if (spec->needs & ROAM_NEED_REDIS) {
+    if (needs & ROAM_NEED_REDIS) {
         redis_url = roam_config_url("ROAM_REDIS_URL", NULL, redis_schemes);
         redis_timeout = roam_config_int("ROAM_REDIS_TIMEOUT_MS", 500, 10, 60000);
     }
-    if (spec->needs & ROAM_NEED_KAFKA) {
+    if (needs & ROAM_NEED_KAFKA) {
         d->brokers = roam_config_str("ROAM_KAFKA_BROKERS", NULL);
-        relay_on = (spec->needs & ROAM_NEED_DB) && roam_config_bool("ROAM_OUTBOX_RELAY", 1);
+        relay_on = (needs & ROAM_NEED_DB) && roam_config_bool("ROAM_OUTBOX_RELAY", 1);
     }
     config_upstreams(d);
 
@@ -308,6 +342,15 @@ int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv) {
         d->redis = roam_redis_new(redis_url, (unsigned)hopts.threads + 2, (int)redis_timeout, err, sizeof(err));
         if (d->redis == NULL) roam_config_fail("ROAM_REDIS_URL", redis_url, err);
         roam_daemon_add_check(d, "redis", check_redis, d->redis);
+    }
+    if (needs & ROAM_NEED_AUTHN) {
+        roam_authn_opts_t ao = {jwks_url, issuer, audience, d->redis, 4096};
+        d->authn = roam_authn_new(&ao, err, sizeof(err));
+        if (d->authn == NULL) roam_config_fail("ROAM_JWKS_URL", jwks_url, err);
+        hopts.auth = roam_authn_verify;
+        hopts.auth_ctx = d->authn;
+        /* The auth service may not be up yet: keys also load on the first token. */
+        if (jwks_url != NULL && roam_authn_refresh(d->authn) == 0) roam_info("loaded signing keys from %s", jwks_url);
     }
     if (d->brokers != NULL) {
         d->producer = roam_producer_new(d->brokers, d->program, err, sizeof(err));
@@ -378,6 +421,7 @@ out:
     for (int i = 0; i < d->nconsumers; i++) roam_consumer_free(d->consumers[i]);
     if (d->http != NULL) roam_http_server_free(d->http);
     if (d->producer != NULL) roam_producer_free(d->producer);
+    roam_authn_free(d->authn);
     if (d->redis != NULL) roam_redis_free(d->redis);
     if (d->db != NULL) roam_db_free(d->db);
     for (int i = 0; i < d->nupstreams; i++) {

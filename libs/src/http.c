@@ -25,6 +25,8 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,6 +101,8 @@ struct roam_req {
     char client_ip[INET6_ADDRSTRLEN];
     roam_claims_t claims;
     int authenticated;
+    int internal_checked, internal_ok; /* X-Roam-Internal, checked once */
+    int suspended;
 
     roam_dbconn_t *db;
 
@@ -221,7 +225,38 @@ const char *roam_req_body(const roam_req_t *req, size_t *len) {
     return req->body_len ? req->body : NULL;
 }
 
+/* Compares a and b in constant time, whatever their lengths (both are hashed first). */
+static int secret_equal(const char *a, const char *b) {
+    unsigned char ha[32], hb[32];
+    unsigned int n;
+    EVP_Digest(a, strlen(a), ha, &n, EVP_sha256(), NULL);
+    EVP_Digest(b, strlen(b), hb, &n, EVP_sha256(), NULL);
+    return CRYPTO_memcmp(ha, hb, sizeof(ha)) == 0;
+}
+
+/* 1 if the request carries the internal secret (another service, or the gateway). */
+static int req_internal(roam_req_t *req) {
+    if (!req->internal_checked) {
+        req->internal_checked = 1;
+        const char *given = roam_req_header(req, "X-Roam-Internal");
+        const char *secret = req->server->opts.internal_secret;
+        req->internal_ok = given != NULL && secret != NULL && secret[0] != '\0' && secret_equal(given, secret);
+    }
+    return req->internal_ok;
+}
+
 const char *roam_req_client_ip(roam_req_t *req) {
+    if (req->client_ip[0] == '\0' && req_internal(req)) {
+        /* The gateway records the client's address; only a caller with the secret is believed. */
+        const char *xff = roam_req_header(req, "X-Forwarded-For");
+        if (xff != NULL) {
+            size_t n = strcspn(xff, ", ");
+            if (n > 0 && n < sizeof(req->client_ip)) {
+                memcpy(req->client_ip, xff, n);
+                req->client_ip[n] = '\0';
+            }
+        }
+    }
     if (req->client_ip[0] == '\0') {
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci != NULL && ci->client_addr != NULL) {
@@ -250,6 +285,15 @@ roam_dbconn_t *roam_req_db(roam_req_t *req) {
     if (req->db == NULL && req->server->opts.db != NULL) req->db = roam_db_acquire(req->server->opts.db);
     return req->db;
 }
+
+/* --- Suspended requests --------------------------------------------------- */
+
+void roam_req_suspend(roam_req_t *req) {
+    req->suspended = 1;
+    MHD_suspend_connection(req->conn);
+}
+
+void roam_req_resume(roam_req_t *req) { MHD_resume_connection(req->conn); }
 
 /* --- Responses ------------------------------------------------------------ */
 
@@ -446,14 +490,25 @@ static void dispatch(roam_req_t *req) {
         return;
     }
 
-    if (route->role != NULL) {
+    if (route->role != NULL && strcmp(route->role, "internal") == 0) {
+        /* Service-to-service only: without the secret the route does not exist. */
+        if (!req_internal(req)) {
+            roam_respond_problem(req, "not_found", "No route for %s %s", req->method, req->path);
+            return;
+        }
+    } else if (route->role != NULL) {
         const char *authz = roam_req_header(req, "Authorization");
         if (authz == NULL || strncasecmp(authz, "Bearer ", 7) != 0 || authz[7] == '\0') {
             roam_respond_problem(req, "unauthorized", "A bearer token is required");
             return;
         }
-        if (s->opts.auth == NULL || s->opts.auth(s->opts.auth_ctx, authz + 7, &req->claims) != 0) {
-            roam_respond_problem(req, "unauthorized", "The bearer token is invalid or expired");
+        int rc = s->opts.auth ? s->opts.auth(s->opts.auth_ctx, authz + 7, &req->claims) : ROAM_EDENIED;
+        if (rc == ROAM_EUNAVAIL) {
+            roam_respond_problem(req, "upstream_unavailable", "Tokens cannot be checked right now");
+            return;
+        }
+        if (rc != 0) {
+            roam_respond_problem(req, "unauthorized", "The bearer token is invalid, expired or revoked");
             return;
         }
         req->authenticated = 1;
@@ -489,6 +544,7 @@ static void dispatch(roam_req_t *req) {
     }
 
     int status = route->handler(req);
+    if (status == ROAM_HTTP_SUSPENDED && req->suspended) return; /* another thread answers; req is not ours now */
     if (!req->responded) {
         roam_error("handler for %s %s returned %d without responding", route->method, route->pattern, status);
         roam_respond_problem(req, "internal_error", "The server failed to answer");
@@ -590,10 +646,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
 
+    if (req->suspended) {
+        /* Resumed: the thread that suspended the request has left its answer. */
+        req->suspended = 0;
+        if (!req->responded) roam_respond_problem(req, "internal_error", "The server failed to answer");
+        return queue_response(req);
+    }
     if (req->responded) return MHD_YES; /* answered early (413); MHD is closing */
     roam_log_set_context(req->request_id, req->traceparent);
     dispatch(req);
     roam_log_set_context(NULL, NULL);
+    if (req->suspended) return MHD_YES;
     return queue_response(req);
 }
 

@@ -30,6 +30,25 @@ static int h_whoami(roam_req_t *req) {
                                                  roam_req_claims(req)->role));
 }
 static int h_small(roam_req_t *req) { return roam_respond_empty(req, 204); }
+static int h_internal(roam_req_t *req) {
+    return roam_respond_json(req, 200, json_pack("{s:s}", "client", roam_req_client_ip(req)));
+}
+
+/* Answers from another thread 200 ms later, as the gateway's proxy does. */
+static void *answer_later(void *arg) {
+    roam_req_t *req = arg;
+    usleep(200 * 1000);
+    roam_respond_json(req, 200, json_pack("{s:b}", "async", 1));
+    roam_req_resume(req);
+    return NULL;
+}
+static int h_async(roam_req_t *req) {
+    roam_req_suspend(req);
+    pthread_t t;
+    pthread_create(&t, NULL, answer_later, req);
+    pthread_detach(t);
+    return ROAM_HTTP_SUSPENDED;
+}
 
 /* Accepts the token "good-<role>" as user u1 with that role. */
 static int fake_auth(void *ctx, const char *token, roam_claims_t *claims) {
@@ -50,6 +69,9 @@ static const roam_route_t routes[] = {
     {"GET", "/me", "any", 0, h_whoami},
     {"GET", "/ops", "operator|admin", 0, h_whoami},
     {"POST", "/small", NULL, 16, h_small},
+    {"GET", "/internal/x", "internal", 0, h_internal},
+    {"GET", "/client", NULL, 0, h_internal},
+    {"GET", "/async", NULL, 0, h_async},
 };
 
 static roam_http_server_t *server;
@@ -344,6 +366,69 @@ static void test_handler_without_response(void) {
     json_decref(doc);
 }
 
+static void test_internal_routes(void) {
+    resp_t r;
+    get("/internal/x", &r);
+    CHECK_INT(r.status, 404); /* without the secret the route does not exist */
+    CURL *h = curl_easy_init();
+    const char *wrong[] = {"X-Roam-Internal: not-the-secret-at-all", NULL};
+    request(h, "GET", "/internal/x", NULL, 0, wrong, &r);
+    CHECK_INT(r.status, 404);
+    const char *right[] = {"X-Roam-Internal: s3cret-s3cret-s3cret", "X-Forwarded-For: 203.0.113.7, 10.0.0.1", NULL};
+    request(h, "GET", "/internal/x", NULL, 0, right, &r);
+    CHECK_INT(r.status, 200);
+    CHECK(strstr(r.body, "\"client\":\"203.0.113.7\"") != NULL);
+    /* X-Forwarded-For from anyone without the secret is ignored. */
+    const char *spoof[] = {"X-Forwarded-For: 203.0.113.7", NULL};
+    request(h, "GET", "/client", NULL, 0, spoof, &r);
+    CHECK(strstr(r.body, "\"client\":\"127.0.0.1\"") != NULL);
+    curl_easy_cleanup(h);
+}
+
+/* Suspended requests tie up no worker thread: 12 of them at once, with 2 threads, all finish in about 200 ms. */
+static void test_suspended_requests(void) {
+    CURLM *m = curl_multi_init();
+    enum { N = 12 };
+    CURL *hs[N];
+    resp_t rs[N];
+    char url[128];
+    snprintf(url, sizeof(url), "%s/async", base);
+    for (int i = 0; i < N; i++) {
+        memset(&rs[i], 0, sizeof(rs[i]));
+        hs[i] = curl_easy_init();
+        curl_easy_setopt(hs[i], CURLOPT_URL, url);
+        curl_easy_setopt(hs[i], CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(hs[i], CURLOPT_WRITEDATA, &rs[i]);
+        curl_multi_add_handle(m, hs[i]);
+    }
+    uint64_t t0 = roam_now_mono_ns();
+    resp_t quick;
+    int running = 1, quick_done = 0;
+    while (running) {
+        curl_multi_perform(m, &running);
+        if (!quick_done && roam_now_mono_ns() - t0 > 50 * 1000000ull) {
+            /* While they wait, an ordinary request is answered at once. */
+            uint64_t q0 = roam_now_mono_ns();
+            get("/hello", &quick);
+            CHECK_INT(quick.status, 200);
+            CHECK((roam_now_mono_ns() - q0) / 1000000 < 100);
+            quick_done = 1;
+        }
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    uint64_t took_ms = (roam_now_mono_ns() - t0) / 1000000;
+    CHECK(took_ms < 1000);
+    for (int i = 0; i < N; i++) {
+        long st = 0;
+        curl_easy_getinfo(hs[i], CURLINFO_RESPONSE_CODE, &st);
+        CHECK_INT(st, 200);
+        CHECK(strstr(rs[i].body, "\"async\":true") != NULL);
+        curl_multi_remove_handle(m, hs[i]);
+        curl_easy_cleanup(hs[i]);
+    }
+    curl_multi_cleanup(m);
+}
+
 static void test_metrics(void) {
     roam_buf_t b;
     REQUIRE(roam_metrics_render(&b) == 0);
@@ -386,6 +471,7 @@ int main(void) {
     o.access_log = 0;
     o.auth = fake_auth;
     o.shutdown_timeout_ms = 3000;
+    o.internal_secret = "s3cret-s3cret-s3cret";
     char err[256];
     server = roam_http_server_new(&o, routes, ROAM_ARRAY_LEN(routes), err, sizeof(err));
     if (server == NULL || roam_http_server_start(server) != 0) {
@@ -401,6 +487,8 @@ int main(void) {
     RUN(test_body_limits);
     RUN(test_auth);
     RUN(test_handler_without_response);
+    RUN(test_internal_routes);
+    RUN(test_suspended_requests);
     RUN(test_metrics);
     RUN(test_graceful_shutdown);
     roam_http_server_free(server);

@@ -35,6 +35,7 @@
 #define ROAM_NEED_DB 1u
 #define ROAM_NEED_REDIS 2u
 #define ROAM_NEED_KAFKA 4u
+#define ROAM_NEED_AUTHN 8u /* a token verifier even without role routes (the gateway) */
 
 typedef struct roam_daemon roam_daemon_t;
 typedef struct roam_redis roam_redis_t;

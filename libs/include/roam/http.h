@@ -46,6 +46,7 @@ typedef struct roam_route {
     const char *role;
     size_t body_limit; /* 0 means ROAM_HTTP_BODY_LIMIT */
     roam_handler_fn handler;
+    const void *data; /* the handler's own per-route data (the gateway: its upstream entry); may be omitted */
 } roam_route_t;
 
 /*
