@@ -1,22 +1,59 @@
 /*
- * roam-gateway: the one front door: routes /api/v1 to the services, verifies tokens, applies rate limits.
+ * roam-gateway: the one front door: routes /api/v1 to the services, verifies
+ * tokens, applies rate limits and CORS, and serves the OpenAPI document.
  *
- * The scaffold (libs/src/daemon.c) reads the configuration, runs this
- * service's migrations, connects its dependencies and serves the routes
- * below plus /healthz, /readyz and /metrics.
+ * The route table is built at start-up from the upstream table (table.c):
+ * one proxy route per entry, one CORS preflight route per path, and the
+ * OpenAPI document. The scaffold adds /healthz, /readyz and /metrics.
  */
+#include "gateway.h"
+
+#include <roam/common.h>
 #include <roam/daemon.h>
+
+#include <stdio.h>
+#include <string.h>
 
 static const char *const upstreams[] = {"auth", "inventory", "booking", "payment", "review", "notification", NULL};
 
-static const roam_daemon_spec_t spec = {
-    .name = "gateway",
-    .default_port = 8080,
-    .needs = ROAM_NEED_REDIS,
-    /* Domain routes arrive with the service's own issue. */
-    .routes = NULL,
-    .nroutes = 0,
-    .upstreams = upstreams,
-};
+static int init(roam_daemon_t *d, char *errbuf, size_t errlen) {
+    (void)d;
+    return gw_init(errbuf, errlen);
+}
 
-int main(int argc, char **argv) { return roam_daemon_main(&spec, argc, argv); }
+static void fini(roam_daemon_t *d) {
+    (void)d;
+    gw_fini();
+}
+
+static char *prefixed(const char *path) {
+    size_t n = strlen(GW_PREFIX) + strlen(path) + 1;
+    char *p = roam_xmalloc(n);
+    snprintf(p, n, "%s%s", GW_PREFIX, path);
+    return p;
+}
+
+int main(int argc, char **argv) {
+    /* Lives for the whole process. */
+    roam_route_t *routes = roam_xcalloc(2 * gw_table_len + 1, sizeof(roam_route_t));
+    size_t n = 0;
+    for (size_t i = 0; i < gw_table_len; i++) {
+        routes[n++] = (roam_route_t){gw_table[i].method, prefixed(gw_table[i].path), NULL, 0, h_proxy, &gw_table[i]};
+        int seen = 0;
+        for (size_t j = 0; j < i; j++) seen |= strcmp(gw_table[j].path, gw_table[i].path) == 0;
+        if (!seen) routes[n++] = (roam_route_t){"OPTIONS", prefixed(gw_table[i].path), NULL, 0, h_preflight, NULL};
+    }
+    routes[n++] = (roam_route_t){"GET", GW_PREFIX "/openapi.json", NULL, 0, h_openapi, NULL};
+
+    roam_daemon_spec_t spec = {
+        .name = "gateway",
+        .default_port = 8080,
+        .needs = ROAM_NEED_REDIS | ROAM_NEED_AUTHN,
+        .routes = routes,
+        .nroutes = n,
+        .upstreams = upstreams,
+        .init = init,
+        .fini = fini,
+    };
+    return roam_daemon_main(&spec, argc, argv);
+}

@@ -229,9 +229,21 @@ static void config_upstreams(roam_daemon_t *d) {
 }
 
 
+/* "roam-<name> --routes": the route table, "METHOD /path ROLE" per line, for the contract checks. */
+static int print_routes(const roam_daemon_spec_t *spec) {
+    for (size_t i = 0; i < spec->nroutes; i++)
+        printf("%s %s %s\n", spec->routes[i].method, spec->routes[i].pattern,
+               spec->routes[i].role ? spec->routes[i].role : "public");
+    return 0;
+}
+
 int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && strcmp(argv[1], "--routes") == 0) return print_routes(spec);
+    if (argc > 1) {
+        fprintf(stderr, "usage: roam-%s [--routes]\n(configuration comes from the environment: see README.md)\n",
+                spec->name);
+        return 2;
+    }
     roam_daemon_t *d = roam_xcalloc(1, sizeof(*d));
     the_daemon = d;
     d->spec = spec;

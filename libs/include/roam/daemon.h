@@ -59,7 +59,10 @@ typedef struct {
     void (*fini)(roam_daemon_t *d);
 } roam_daemon_spec_t;
 
-/* Runs the daemon until a stop signal. Returns the process exit status. */
+/*
+ * Runs the daemon until a stop signal. Returns the process exit status.
+ * "roam-<name> --routes" prints the route table instead and exits.
+ */
 int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv);
 
 /* The running daemon (one per process). */

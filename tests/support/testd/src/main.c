@@ -40,6 +40,32 @@ static int h_slow(roam_req_t *req) {
     return roam_respond_json(req, 200, json_pack("{s:I}", "slept_ms", (json_int_t)n));
 }
 
+/*
+ * Upstream stand-ins for the gateway's tests: when the gateway's
+ * ROAM_INVENTORY_URL points here, these answer its listing routes with what
+ * arrived (query string byte for byte, the headers that matter), or after a
+ * delay.
+ */
+static int h_upstream_echo(roam_req_t *req) {
+    static const char *const names[] = {"X-Request-Id", "X-Forwarded-For", "X-Roam-Internal", "X-User-Id",
+                                        "X-Roam-Role", "Authorization", "traceparent", "Cookie", NULL};
+    json_t *headers = json_object();
+    for (const char *const *n = names; *n; n++) {
+        const char *v = roam_req_header(req, *n);
+        if (v != NULL) json_object_set_new(headers, *n, json_string(v));
+    }
+    return roam_respond_json(req, 200, json_pack("{s:s, s:s, s:s, s:o}", "path", roam_req_path(req), "query",
+                                                 roam_req_query_string(req), "client", roam_req_client_ip(req),
+                                                 "headers", headers));
+}
+
+static int h_upstream_slow(roam_req_t *req) {
+    const char *ms = roam_req_query(req, "ms");
+    long n = ms ? strtol(ms, NULL, 10) : 0;
+    if (n > 0 && n <= 60000) usleep((useconds_t)n * 1000);
+    return roam_respond_json(req, 200, json_pack("{s:I}", "slept_ms", (json_int_t)n));
+}
+
 static int h_notes_create(roam_req_t *req) {
     json_t *text = json_object_get(roam_req_json(req), "text");
     if (!json_is_string(text) || json_string_length(text) == 0 || json_string_length(text) > 1000) {
@@ -133,6 +159,10 @@ static const roam_route_t routes[] = {
     {"POST", "/notes", NULL, 0, h_notes_create},
     {"GET", "/notes/{id}", NULL, 0, h_notes_get},
     {"GET", "/received", NULL, 0, h_received},
+    {"GET", "/listings/suggest", NULL, 0, h_upstream_echo},
+    {"GET", "/listings/{id}", NULL, 0, h_upstream_echo},
+    {"GET", "/listings/{id}/quote", NULL, 0, h_upstream_slow},
+    {"GET", "/bookings/{id}", NULL, 0, h_hello}, /* the benchmark's trivial route behind a token check */
 };
 
 static const roam_daemon_spec_t spec = {

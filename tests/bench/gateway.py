@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""Gateway pass-through overhead.
+
+A trivial service route (the fixture daemon roam-testd standing in for a
+service: GET /listings/{id} public, GET /bookings/{id} behind a token) is
+measured three ways in the same run, with wrk on loopback:
+
+  direct   wrk -> service
+  gateway  wrk -> roam-gateway -> service       (token verified on the second route)
+  nginx    wrk -> nginx proxy_pass -> service   (upstream keepalive; nginx checks nothing)
+
+and login requests per second through the gateway (argon2id bounds it).
+Each configuration runs BENCH_ROUNDS alternating rounds of BENCH_DURATION;
+medians are reported. Prints a table and the ratios.
+
+Usage: tests/bench/gateway.py [BUILD_DIR]
+"""
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "harness"))
+from roamtest import Stack, free_port, http  # noqa: E402
+
+DURATION = os.environ.get("BENCH_DURATION", "5s")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CONNS = os.environ.get("BENCH_CONNECTIONS", "64")
+
+
+def wrk(url, headers=None, script=None):
+    cmd = ["wrk", "-t2", f"-c{CONNS}", f"-d{DURATION}", "--latency"]
+    for k, v in (headers or {}).items():
+        cmd += ["-H", f"{k}: {v}"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def lat(p):
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)\b", out)
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"bench: {url} answered {non2xx.group(1)} errors:\n{out}")
+    return rps, lat(50), lat(99)
+
+
+def nginx_conf(tmp: Path, port: int, upstream_port: int) -> Path:
+    workers = os.cpu_count() or 1
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""
+worker_processes {workers};
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log {tmp}/access.log combined buffer=16k flush=200ms;
+  client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
+  uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+  keepalive_requests 1000000;
+  upstream service {{ server 127.0.0.1:{upstream_port}; keepalive 128; keepalive_requests 1000000; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location /api/v1/ {{
+      proxy_pass http://service/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+}}
+""")
+    return conf
+
+
+def main():
+    build = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build"
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"bench: {tool} is missing (deploy/dev/install-deps installs it)")
+    with Stack(build) as s, tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        s.start_postgres()
+        s.start_redis()
+        quiet = {"ROAM_LOG_LEVEL": "warn"}
+        s.start_daemon("auth", env=quiet)
+        svc = s.start_daemon("testd", env={"ROAM_KAFKA_BROKERS": "127.0.0.1:9", **quiet}, wait_ready=False)
+        gw = s.start_daemon("gateway", env={
+            **quiet, "ROAM_INVENTORY_URL": svc.url, "ROAM_BOOKING_URL": svc.url,
+            **{f"ROAM_{n.upper()}_URL": svc.url for n in ("payment", "review", "notification")},
+            "ROAM_RATE_LIMIT_RPS": os.environ.get("BENCH_RATE_LIMIT_RPS", "1000000"),
+        }, wait_ready=False)
+        nport = free_port()
+        nginx = subprocess.Popen(["nginx", "-c", str(nginx_conf(tmp, nport, svc.port)), "-p", str(tmp)])
+        try:
+            email = "bench@example.com"
+            r = http("POST", f"{gw.url}/api/v1/auth/register",
+                     {"email": email, "password": "benchmark-password", "name": "Bench"})
+            assert r.status == 201, r
+            token = r.json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            for url in (f"{svc.url}/listings/abc", f"{gw.url}/api/v1/listings/abc",
+                        f"http://127.0.0.1:{nport}/api/v1/listings/abc"):
+                assert http("GET", url).status == 200, url
+            assert http("GET", f"{gw.url}/api/v1/bookings/abc", headers=auth).status == 200
+            assert http("GET", f"{gw.url}/api/v1/bookings/abc").status == 401
+
+            targets = {
+                ("public", "direct"): (f"{svc.url}/listings/abc", None),
+                ("public", "gateway"): (f"{gw.url}/api/v1/listings/abc", None),
+                ("public", "nginx"): (f"http://127.0.0.1:{nport}/api/v1/listings/abc", None),
+                ("token", "direct"): (f"{svc.url}/bookings/abc", auth),
+                ("token", "gateway"): (f"{gw.url}/api/v1/bookings/abc", auth),
+                ("token", "nginx"): (f"http://127.0.0.1:{nport}/api/v1/bookings/abc", auth),
+            }
+            results = {k: [] for k in targets}
+            for _ in range(ROUNDS):
+                for k, (url, hdr) in targets.items():
+                    results[k].append(wrk(url, hdr))
+
+            login_lua = tmp / "login.lua"
+            login_lua.write_text('wrk.method = "POST"\n'
+                                 'wrk.headers["Content-Type"] = "application/json"\n'
+                                 f'wrk.body = \'{{"email":"{email}","password":"benchmark-password"}}\'\n')
+            login = wrk(f"{gw.url}/api/v1/auth/login", script=str(login_lua))
+        finally:
+            nginx.terminate()
+            nginx.wait()
+
+    def med(k, i):
+        return statistics.median(r[i] for r in results[k])
+
+    print(f"{'route':8} {'path':8} {'rps':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    for k in targets:
+        print(f"{k[0]:8} {k[1]:8} {med(k, 0):10.0f} {med(k, 1):8.2f} {med(k, 2):8.2f}")
+    for route in ("public", "token"):
+        ratio = med((route, "gateway"), 0) / med((route, "nginx"), 0)
+        added = med((route, "gateway"), 2) - med((route, "direct"), 2)
+        print(f"{route}: gateway/nginx throughput {ratio:.2f}; gateway p99 over direct {added:+.2f} ms")
+    print(f"login through the gateway: {login[0]:.0f} requests/s (p50 {login[1]:.1f} ms, p99 {login[2]:.1f} ms)")
+    print(f"(wrk -t2 -c{CONNS}, {ROUNDS} x {DURATION} per configuration, {os.cpu_count()} CPUs)")
+
+
+if __name__ == "__main__":
+    main()
