@@ -35,6 +35,7 @@ import http.client as httpclient
 import json
 import mailbox
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -506,6 +507,10 @@ class Stack:
         self.smtp_port: int | None = None
         self.smtp_url: str | None = None
         self.mail_dir = self.tmp / "mail"
+        # Shared by every daemon of this stack: the service-to-service secret,
+        # and the auth service's signing key (made on first use; see jwt_key_file).
+        self.internal_secret = secrets.token_hex(24)
+        self._jwt_key_file: Path | None = None
         self._watchdog = None
         _live_stacks.append(self)
         _install_handlers()
@@ -909,12 +914,29 @@ class Stack:
             raise HarnessError(f"{path} does not exist: build first (cmake --build {self.build_dir})")
         return path
 
+    def jwt_key_file(self) -> Path:
+        """This stack's EC P-256 private key PEM (PKCS#8, mode 0600) for the auth service, made once."""
+        if self._jwt_key_file is None:
+            path = self.tmp / "jwt-signing-key.pem"
+            res = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                  "-out", str(path)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if res.returncode != 0:
+                raise HarnessError(f"openssl genpkey failed ({res.returncode}): {res.stderr}")
+            os.chmod(path, 0o600)
+            self._jwt_key_file = path
+        return self._jwt_key_file
+
     def daemon_env(self, name: str, port: int, overrides: dict | None = None) -> dict:
         """The environment a daemon gets: this process's (minus ROAM_*), the stack's servers,
-        the URLs of daemons started before, then overrides (None deletes a variable)."""
+        the stack's internal secret, the URLs of daemons started before, for auth the
+        stack's signing key (unless overrides name one), then overrides (None deletes a variable)."""
+        overrides = overrides or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROAM_")}
         env.update(ROAM_HTTP_ADDR="127.0.0.1", ROAM_HTTP_PORT=str(port),
-                   ROAM_LOG_LEVEL=os.environ.get("ROAM_TEST_LOG_LEVEL", "debug"))
+                   ROAM_LOG_LEVEL=os.environ.get("ROAM_TEST_LOG_LEVEL", "debug"),
+                   ROAM_INTERNAL_SECRET=self.internal_secret)
+        if name == "auth" and not {"ROAM_JWT_PRIVATE_KEY_FILE", "ROAM_JWT_PRIVATE_KEY"} & set(overrides):
+            env["ROAM_JWT_PRIVATE_KEY_FILE"] = str(self.jwt_key_file())
         if self.database_url:
             env["ROAM_DATABASE_URL"] = self.database_url
         if self.redis_url:
@@ -926,7 +948,7 @@ class Stack:
         for d in self.daemons:  # later instances of a name win
             if d.running and d.name != "testd":
                 env[f"ROAM_{d.name.upper()}_URL"] = d.url
-        _apply_env(env, overrides or {})
+        _apply_env(env, overrides)
         return env
 
     def start_daemon(self, name: str, env: dict | None = None, wait_ready: bool = True, timeout: float = 20,
