@@ -643,6 +643,18 @@ class AuthTest(StackTestCase):
                 self.assertIn(var, d._log_since_spawn())
 
 
+class AuthThroughGatewayTest(AuthTest):
+    """Every rule above again, as clients meet it: through the gateway at /api/v1."""
+
+    @classmethod
+    def setUpStack(cls, stack):
+        super().setUpStack(stack)
+        upstreams = {f"ROAM_{n.upper()}_URL": cls.auth.url
+                     for n in ("inventory", "booking", "payment", "review", "notification")}
+        cls.gateway = stack.start_daemon("gateway", dict(upstreams, ROAM_RATE_LIMIT_RPS="100000"))
+        cls.api = cls.gateway.url + "/api/v1"
+
+
 class AuthTimingTest(StackTestCase):
     """Login timing with the default argon2id cost: an unknown email costs what a wrong password costs."""
 
