@@ -19,6 +19,7 @@
  * Only EC P-256 keys are kept: the set exists to verify ES256 tokens, and a
  * key of any other type could only ever fail.
  */
+#include <roam/codec.h>
 #include <roam/common.h>
 #include <roam/jwt.h>
 
@@ -56,71 +57,10 @@ struct roam_jwks {
     size_t n;
 };
 
-/* ---- base64url ---- */
-
-static int b64url_value(unsigned char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
-
-/*
- * Decodes n characters of unpadded base64url into out (capacity cap).
- * Returns the decoded length, or -1 on a character outside the alphabet, an
- * impossible length, or a result that does not fit.
- */
-static long b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap) {
-    if (n % 4 == 1) return -1;
-    size_t need = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
-    if (need > cap) return -1;
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
-        acc &= (1u << bits) - 1;
-    }
-    return (long)o;
-}
-
-/* Encodes n bytes as unpadded base64url into out, which holds at least 4 * ceil(n / 3) + 1. */
-static void b64url_encode(const unsigned char *in, size_t n, char *out) {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
-        out[o++] = alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)in[i] << 16;
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
-    }
-    out[o] = '\0';
-}
-
 /* Decodes a base64url segment holding a JSON object. Returns new, or NULL. */
 static json_t *segment_json(const char *seg, size_t n) {
     unsigned char buf[SEGMENT_MAX];
-    long len = b64url_decode(seg, n, buf, sizeof(buf));
+    long len = roam_b64url_decode(seg, n, buf, sizeof(buf));
     if (len <= 0) return NULL;
     /* Duplicate names are refused so that no parser can read a different value than we did. */
     json_t *obj = json_loadb((const char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL);
@@ -144,7 +84,7 @@ static int split_token(const char *token, size_t *hlen, size_t *plen, size_t *sl
         if (token[i] == '.') {
             if (ndots == 2) return -1;
             dots[ndots++] = i;
-        } else if (b64url_value((unsigned char)token[i]) < 0) {
+        } else if (!roam_b64url_char((unsigned char)token[i])) {
             return -1;
         }
     }
@@ -188,8 +128,8 @@ static json_t *jwk_from_pkey(EVP_PKEY *pk, const char *kid) {
     char xs[48], ys[48];
     if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &x) && EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &y) &&
         BN_bn2binpad(x, xb, P256_COORD) == P256_COORD && BN_bn2binpad(y, yb, P256_COORD) == P256_COORD) {
-        b64url_encode(xb, P256_COORD, xs);
-        b64url_encode(yb, P256_COORD, ys);
+        roam_b64url_encode(xb, P256_COORD, xs);
+        roam_b64url_encode(yb, P256_COORD, ys);
         jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", xs, "y", ys, "kid",
                         kid, "alg", "ES256", "use", "sig");
     }
@@ -250,7 +190,7 @@ static EVP_PKEY *pkey_from_xy(const unsigned char x[P256_COORD], const unsigned 
 static int jwk_coord(json_t *jwk, const char *name, unsigned char out[P256_COORD]) {
     const char *s = json_string_value(json_object_get(jwk, name));
     unsigned char buf[P256_COORD + 3];
-    if (s == NULL || b64url_decode(s, strlen(s), buf, sizeof(buf)) != P256_COORD) return -1;
+    if (s == NULL || roam_b64url_decode(s, strlen(s), buf, sizeof(buf)) != P256_COORD) return -1;
     memcpy(out, buf, P256_COORD);
     return 0;
 }
@@ -445,7 +385,7 @@ static EVP_PKEY *key_lookup(roam_jwks_t *ks, const char *kid) {
  */
 static int es256_valid(EVP_PKEY *pk, const char *input, size_t inlen, const char *sig64, size_t siglen) {
     unsigned char raw[ES256_SIG + 3], der[128], *p = der;
-    if (b64url_decode(sig64, siglen, raw, sizeof(raw)) != ES256_SIG) return 0;
+    if (roam_b64url_decode(sig64, siglen, raw, sizeof(raw)) != ES256_SIG) return 0;
     ECDSA_SIG *sig = ECDSA_SIG_new();
     BIGNUM *r = BN_bin2bn(raw, ES256_SIG / 2, NULL), *s = BN_bin2bn(raw + ES256_SIG / 2, ES256_SIG / 2, NULL);
     int derlen = -1;

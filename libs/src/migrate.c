@@ -1,28 +1,22 @@
 /* Per-schema migrations; see roam/migrate.h. */
+#include <roam/codec.h>
 #include <roam/common.h>
 #include <roam/db.h>
 #include <roam/log.h>
 #include <roam/migrate.h>
 #include <roam/outbox.h>
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
 /* The core's tables come first in every schema, under a name no service file can take. */
 static const char core_name[] = "0000_roam_core.sql";
 
-static void sha256_hex(const char *s, char out[65]) {
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 /* Applies one migration unless recorded; 1 if applied, 0 if already there, <0 on error. */
 static int apply_one(roam_dbconn_t *c, const char *name, const char *sql, char *errbuf, size_t errlen) {
     char sum[65];
-    sha256_hex(sql, sum);
+    roam_sha256_hex(sql, strlen(sql), sum);
     const char *p[] = {name};
     PGresult *r = roam_db_query(c, "SELECT checksum FROM schema_migrations WHERE version = $1", 1, p);
     if (r == NULL) {

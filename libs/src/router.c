@@ -157,6 +157,16 @@ static void allow_add(roam_route_match_t *m, const char *method) {
     snprintf(m->allow + len, sizeof(m->allow) - len, "%s%s", len ? ", " : "", method);
 }
 
+/* 1 if route c's segments match the decoded request segments. */
+static int path_matches(const compiled_t *c, const char *const *segs, const size_t *lens, size_t nseg) {
+    if (c->nseg != nseg) return 0;
+    for (size_t k = 0; k < nseg; k++) {
+        if (c->seg[k].is_param) continue;
+        if (c->seg[k].len != lens[k] || memcmp(c->seg[k].text, segs[k], lens[k]) != 0) return 0;
+    }
+    return 1;
+}
+
 int roam_router_match(const roam_router_t *r, const char *method, const char *path, roam_route_match_t *m) {
     const char *segs[ROAM_ROUTER_MAX_SEGMENTS];
     size_t lens[ROAM_ROUTER_MAX_SEGMENTS];
@@ -191,13 +201,7 @@ int roam_router_match(const roam_router_t *r, const char *method, const char *pa
     int best_index = -1;
     for (size_t i = 0; i < r->n; i++) {
         const compiled_t *c = &r->routes[i];
-        if (c->nseg != nseg) continue;
-        size_t k;
-        for (k = 0; k < nseg; k++) {
-            if (c->seg[k].is_param) continue;
-            if (c->seg[k].len != lens[k] || memcmp(c->seg[k].text, segs[k], lens[k]) != 0) break;
-        }
-        if (k != nseg) continue;
+        if (!path_matches(c, segs, lens, nseg)) continue;
         m->path_matched = 1;
         if (strcmp(c->route->method, method) != 0) continue;
         if (best == NULL || more_specific(c, best)) {
@@ -208,14 +212,7 @@ int roam_router_match(const roam_router_t *r, const char *method, const char *pa
     if (best == NULL) {
         /* 405: list the methods of every route on this path (the cold path, so scan again). */
         for (size_t i = 0; m->path_matched && i < r->n; i++) {
-            const compiled_t *c = &r->routes[i];
-            if (c->nseg != nseg) continue;
-            size_t k;
-            for (k = 0; k < nseg; k++) {
-                if (c->seg[k].is_param) continue;
-                if (c->seg[k].len != lens[k] || memcmp(c->seg[k].text, segs[k], lens[k]) != 0) break;
-            }
-            if (k == nseg) allow_add(m, c->route->method);
+            if (path_matches(&r->routes[i], segs, lens, nseg)) allow_add(m, r->routes[i].route->method);
         }
         return -1;
     }

@@ -72,34 +72,34 @@ static void test_trim_and_lower(void) {
 static void test_base64url(void) {
     char out[64];
     unsigned char back[64];
-    auth_b64url_encode((const unsigned char *)"", 0, out);
+    roam_b64url_encode((const unsigned char *)"", 0, out);
     CHECK_STR(out, "");
-    auth_b64url_encode((const unsigned char *)"f", 1, out);
+    roam_b64url_encode((const unsigned char *)"f", 1, out);
     CHECK_STR(out, "Zg");
-    auth_b64url_encode((const unsigned char *)"fo", 2, out);
+    roam_b64url_encode((const unsigned char *)"fo", 2, out);
     CHECK_STR(out, "Zm8");
-    auth_b64url_encode((const unsigned char *)"foo", 3, out);
+    roam_b64url_encode((const unsigned char *)"foo", 3, out);
     CHECK_STR(out, "Zm9v");
     const unsigned char bin[] = {0xfb, 0xff, 0xfe};
-    auth_b64url_encode(bin, 3, out);
+    roam_b64url_encode(bin, 3, out);
     CHECK_STR(out, "-__-");
-    CHECK_INT(auth_b64url_decode("-__-", 4, back, sizeof(back)), 3);
+    CHECK_INT(roam_b64url_decode("-__-", 4, back, sizeof(back)), 3);
     CHECK(memcmp(back, bin, 3) == 0);
-    CHECK_INT(auth_b64url_decode("Zm8", 3, back, sizeof(back)), 2);
+    CHECK_INT(roam_b64url_decode("Zm8", 3, back, sizeof(back)), 2);
     CHECK(memcmp(back, "fo", 2) == 0);
-    CHECK_INT(auth_b64url_decode("Zm9v+", 5, back, sizeof(back)), -1); /* not the URL alphabet */
-    CHECK_INT(auth_b64url_decode("Zm9v=", 5, back, sizeof(back)), -1); /* no padding */
-    CHECK_INT(auth_b64url_decode("Zm9vZ", 5, back, sizeof(back)), -1); /* impossible length */
-    CHECK_INT(auth_b64url_decode("Zm9v", 4, back, 2), -1);             /* does not fit */
+    CHECK_INT(roam_b64url_decode("Zm9v+", 5, back, sizeof(back)), -1); /* not the URL alphabet */
+    CHECK_INT(roam_b64url_decode("Zm9v=", 5, back, sizeof(back)), -1); /* no padding */
+    CHECK_INT(roam_b64url_decode("Zm9vZ", 5, back, sizeof(back)), -1); /* impossible length */
+    CHECK_INT(roam_b64url_decode("Zm9v", 4, back, 2), -1);             /* does not fit */
     /* A refresh token: 32 bytes make 43 characters. */
     unsigned char raw[32] = {0};
-    auth_b64url_encode(raw, sizeof(raw), out);
+    roam_b64url_encode(raw, sizeof(raw), out);
     CHECK_INT(strlen(out), 43);
 }
 
 static void test_sha256_hex(void) {
     char hex[65];
-    auth_sha256_hex("abc", 3, hex);
+    roam_sha256_hex("abc", 3, hex);
     CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
@@ -114,9 +114,9 @@ static void test_thumbprint(void) {
 static void test_token_claim(void) {
     /* header {"alg":"ES256"}, payload {"sid":"s-1","n":5}, any signature: only the payload is read. */
     char token[256], h[64], p[128], out[16];
-    auth_b64url_encode((const unsigned char *)"{\"alg\":\"ES256\"}", 15, h);
+    roam_b64url_encode((const unsigned char *)"{\"alg\":\"ES256\"}", 15, h);
     const char *payload = "{\"sid\":\"s-1\",\"n\":5}";
-    auth_b64url_encode((const unsigned char *)payload, strlen(payload), p);
+    roam_b64url_encode((const unsigned char *)payload, strlen(payload), p);
     snprintf(token, sizeof(token), "%s.%s.sig", h, p);
     CHECK_INT(auth_token_claim(token, "sid", out, sizeof(out)), 0);
     CHECK_STR(out, "s-1");

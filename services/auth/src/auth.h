@@ -97,12 +97,7 @@ void auth_jwk_thumbprint(const char *x, const char *y, char out[44]);
  */
 int auth_token_claim(const char *token, const char *name, char *out, size_t outlen);
 
-/* base64url without padding. out needs 4 * ceil(n / 3) + 1 bytes. */
-void auth_b64url_encode(const unsigned char *in, size_t n, char *out);
-/* Decodes base64url without padding. Returns the length, or -1. */
-long auth_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap);
-/* Lower-case hex SHA-256 of data (out: 65 bytes). */
-void auth_sha256_hex(const void *data, size_t n, char out[65]);
+/* base64url and SHA-256 hex come from the core: roam/codec.h. */
 
 /* ---- sessions.c: refresh tokens, session families, denylist, login failures (Redis) ---- */
 

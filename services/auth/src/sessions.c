@@ -29,6 +29,7 @@
 #include "auth.h"
 
 #include <roam/authn.h>
+#include <roam/codec.h>
 #include <roam/common.h>
 #include <roam/config.h>
 #include <roam/log.h>
@@ -224,14 +225,14 @@ static void copy_id(char out[ROAM_UUID_LEN + 1], const char *s) { snprintf(out, 
 
 static void rt_key(const char *token, char out[sizeof(RT_PREFIX) + 64]) {
     char hex[65];
-    auth_sha256_hex(token, strlen(token), hex);
+    roam_sha256_hex(token, strlen(token), hex);
     snprintf(out, sizeof(RT_PREFIX) + 64, RT_PREFIX "%s", hex);
 }
 
 void auth_refresh_token_new(char out[AUTH_REFRESH_TOKEN_LEN + 1]) {
     unsigned char raw[32];
     roam_random_bytes(raw, sizeof(raw));
-    auth_b64url_encode(raw, sizeof(raw), out);
+    roam_b64url_encode(raw, sizeof(raw), out);
     OPENSSL_cleanse(raw, sizeof(raw));
 }
 
@@ -265,7 +266,7 @@ static char *seal(const char *token, const char *body) {
              EVP_EncryptFinal_ex(ctx, buf + GCM_NONCE + len, &fin) == 1 &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, buf + GCM_NONCE + n) == 1;
     }
-    if (ok) auth_b64url_encode(buf, GCM_NONCE + n + GCM_TAG, out);
+    if (ok) roam_b64url_encode(buf, GCM_NONCE + n + GCM_TAG, out);
     EVP_CIPHER_CTX_free(ctx);
     OPENSSL_cleanse(key, sizeof(key));
     if (buf != NULL) OPENSSL_cleanse(buf, GCM_NONCE + n + GCM_TAG);
@@ -283,7 +284,7 @@ static char *open_sealed(const char *token, const char *blob) {
     size_t cap = bl / 4 * 3 + 3;
     unsigned char *buf = roam_trymalloc(cap);
     if (buf == NULL) return NULL;
-    long n = auth_b64url_decode(blob, bl, buf, cap);
+    long n = roam_b64url_decode(blob, bl, buf, cap);
     char *body = NULL;
     if (n > GCM_NONCE + GCM_TAG) {
         size_t clen = (size_t)n - GCM_NONCE - GCM_TAG;
@@ -428,7 +429,7 @@ static void fail_key(const char *email_lower, const char *ip, char out[sizeof(FA
     /* Hashed so that the key names no email address. */
     char buf[AUTH_EMAIL_MAX * 4 + 80], hex[65];
     int n = snprintf(buf, sizeof(buf), "%s|%s", email_lower, ip ? ip : "");
-    auth_sha256_hex(buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, hex);
+    roam_sha256_hex(buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, hex);
     snprintf(out, sizeof(FAIL_PREFIX) + 64, FAIL_PREFIX "%s", hex);
 }
 
