@@ -1,7 +1,9 @@
 /*
  * The non-blocking proxy: each loop thread owns a libcurl multi handle (its
- * own connection cache, so connections to the services are reused) and a
- * queue of new transfers. An HTTP worker suspends the client's connection,
+ * own connection cache, so connections to the services are reused), an
+ * epoll set that libcurl's socket API keeps up to date (only sockets with
+ * events are looked at, not every transfer on every wake-up), and a queue of
+ * new transfers signalled through an eventfd. An HTTP worker suspends the client's connection,
  * queues the transfer and returns at once; the loop answers and resumes it
  * when the service replies, fails or times out. No worker ever waits on a
  * service, so one stuck service cannot stall requests to the others.
@@ -14,6 +16,9 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +45,19 @@ typedef struct xfer {
 typedef struct {
     struct gw_proxy *proxy;
     CURLM *multi;
+    int epfd;      /* the sockets libcurl asked us to watch, and wake_fd */
+    int wake_fd;   /* eventfd: new transfers queued, or stop */
+    int64_t timer_at_ns; /* when libcurl wants CURL_SOCKET_TIMEOUT (monotonic); -1 for never */
     pthread_t thread;
     pthread_mutex_t lock;
     xfer_t *queue; /* new transfers, newest first */
     int stop;
     CURL *idle[64]; /* finished easy handles, reset and ready for the next call (loop thread only) */
     int nidle;
+    int active; /* transfers in this loop's multi handle (loop thread only) */
 } loop_t;
+
+static int gw_loop_idle(const loop_t *l) { return l->active == 0; }
 
 struct gw_proxy {
     gw_proxy_opts_t o;
@@ -138,6 +149,7 @@ static void finish(loop_t *l, xfer_t *x, CURLcode rc) {
     }
     roam_log_set_context(NULL, NULL);
     curl_multi_remove_handle(l->multi, x->easy);
+    l->active--;
     if (l->nidle < (int)(sizeof(l->idle) / sizeof(l->idle[0]))) {
         curl_easy_reset(x->easy); /* keeps its buffers; connections live in the multi handle's cache */
         l->idle[l->nidle++] = x->easy;
@@ -185,43 +197,109 @@ static void start(loop_t *l, xfer_t *x) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)blen);
         }
     }
-    curl_multi_add_handle(l->multi, e);
+    curl_multi_add_handle(l->multi, e); /* libcurl arms its timer; the loop kicks it off */
+    l->active++;
+}
+
+/* libcurl tells us which sockets to watch for what. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp) {
+    loop_t *l = ud;
+    (void)e;
+    (void)sockp;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {0};
+    ev.data.fd = fd;
+    if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+    return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *ud) {
+    (void)m;
+    loop_t *l = ud;
+    l->timer_at_ns = timeout_ms < 0 ? -1 : (int64_t)roam_now_mono_ns() + (int64_t)timeout_ms * 1000000;
+    return 0;
+}
+
+/* epoll_wait's timeout for libcurl's timer (at most a second, so stop is noticed). */
+static int wait_ms(const loop_t *l) {
+    if (l->timer_at_ns < 0) return 1000;
+    int64_t left = (l->timer_at_ns - (int64_t)roam_now_mono_ns()) / 1000000;
+    return left <= 0 ? 0 : left > 1000 ? 1000 : (int)left;
+}
+
+static void reap(loop_t *l) {
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(l->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        xfer_t *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        finish(l, x, msg->data.result);
+    }
 }
 
 static void *loop_main(void *arg) {
     loop_t *l = arg;
+    struct epoll_event evs[64];
+    int running = 0;
     for (;;) {
+        int n = epoll_wait(l->epfd, evs, 64, wait_ms(l));
+        int woken = 0;
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.fd == l->wake_fd) {
+                woken = 1;
+                continue;
+            }
+            int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                        (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                        (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(l->multi, evs[i].data.fd, flags, &running);
+        }
+        /* Even while sockets keep it busy, an expired timer (a transfer's timeout) must run. */
+        if (l->timer_at_ns >= 0 && (int64_t)roam_now_mono_ns() >= l->timer_at_ns) {
+            l->timer_at_ns = -1;
+            curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        int stop = 0;
+        if (woken) {
+            uint64_t v;
+            ssize_t r = read(l->wake_fd, &v, sizeof(v));
+            (void)r;
+            pthread_mutex_lock(&l->lock);
+            xfer_t *q = l->queue;
+            l->queue = NULL;
+            pthread_mutex_unlock(&l->lock);
+            /* The queue is newest first: reverse it so calls start in arrival order. */
+            xfer_t *rev = NULL;
+            while (q != NULL) {
+                xfer_t *next = q->next;
+                q->next = rev;
+                rev = q;
+                q = next;
+            }
+            for (xfer_t *x = rev, *next; x != NULL; x = next) {
+                next = x->next;
+                start(l, x);
+            }
+        }
+        reap(l);
         pthread_mutex_lock(&l->lock);
-        xfer_t *q = l->queue;
-        l->queue = NULL;
-        int stop = l->stop;
+        stop = l->stop;
         pthread_mutex_unlock(&l->lock);
-        /* The queue is newest first: reverse it so calls start in arrival order. */
-        xfer_t *rev = NULL;
-        while (q != NULL) {
-            xfer_t *next = q->next;
-            q->next = rev;
-            rev = q;
-            q = next;
-        }
-        for (xfer_t *x = rev, *next; x != NULL; x = next) {
-            next = x->next;
-            start(l, x);
-        }
-        int running = 0;
-        curl_multi_perform(l->multi, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(l->multi, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE) continue;
-            xfer_t *x = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-            finish(l, x, msg->data.result);
-        }
-        if (stop && running == 0) break;
-        curl_multi_poll(l->multi, NULL, 0, 1000, NULL);
+        if (stop && l->queue == NULL && gw_loop_idle(l)) break;
     }
     return NULL;
+}
+
+static void wake(loop_t *l) {
+    uint64_t one = 1;
+    ssize_t r = write(l->wake_fd, &one, sizeof(one));
+    (void)r;
 }
 
 gw_proxy_t *gw_proxy_new(const gw_proxy_opts_t *o, char *errbuf, size_t errlen) {
@@ -236,6 +314,18 @@ gw_proxy_t *gw_proxy_new(const gw_proxy_opts_t *o, char *errbuf, size_t errlen) 
         l->multi = curl_multi_init();
         /* Keep enough idle connections to each service for the load one loop carries. */
         curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, 256L);
+        curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+        curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+        curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+        l->timer_at_ns = -1;
+        l->epfd = epoll_create1(EPOLL_CLOEXEC);
+        l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = l->wake_fd};
+        if (l->epfd < 0 || l->wake_fd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev) != 0) {
+            snprintf(errbuf, errlen, "cannot create the proxy loop's epoll set");
+            return NULL;
+        }
         pthread_mutex_init(&l->lock, NULL);
         if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
             snprintf(errbuf, errlen, "cannot start proxy loop %u", i);
@@ -252,10 +342,12 @@ void gw_proxy_free(gw_proxy_t *p) {
         pthread_mutex_lock(&l->lock);
         l->stop = 1;
         pthread_mutex_unlock(&l->lock);
-        curl_multi_wakeup(l->multi);
+        wake(l);
         pthread_join(l->thread, NULL); /* finishes the calls in flight (bounded by the timeout) */
         for (int k = 0; k < l->nidle; k++) curl_easy_cleanup(l->idle[k]);
         curl_multi_cleanup(l->multi);
+        close(l->epfd);
+        close(l->wake_fd);
         pthread_mutex_destroy(&l->lock);
     }
     free(p->loops);
@@ -288,6 +380,6 @@ int gw_proxy_forward(gw_proxy_t *p, roam_req_t *req, const char *service, char *
     x->next = l->queue;
     l->queue = x;
     pthread_mutex_unlock(&l->lock);
-    curl_multi_wakeup(l->multi);
+    wake(l);
     return 0;
 }
