@@ -41,9 +41,12 @@ void gw_proxy_free(gw_proxy_t *p);
  * the list). On 0 the request has been suspended and will be answered and
  * resumed by a loop thread. On ROAM_EUNAVAIL (too many calls in flight)
  * nothing was taken but url and headers are freed; answer 503.
+ * revoke (may be NULL): a logout's token, recorded as revoked in this
+ * gateway's verifier when the service answers 204, before the client hears.
  */
 struct curl_slist;
-int gw_proxy_forward(gw_proxy_t *p, roam_req_t *req, const char *service, char *url, struct curl_slist *headers);
+int gw_proxy_forward(gw_proxy_t *p, roam_req_t *req, const char *service, char *url, struct curl_slist *headers,
+                     const roam_claims_t *revoke);
 unsigned gw_proxy_inflight(gw_proxy_t *p);
 
 /* --- ratelimit.c -------------------------------------------------------------- */

@@ -138,15 +138,17 @@ int h_proxy(roam_req_t *req) {
         return roam_respond_problem(req, "rate_limited", "Too many requests; retry in %ld s", wait);
     }
 
+    roam_claims_t claims;
+    int logout = 0;
     if (e->auth) {
         const char *authz = roam_req_header(req, "Authorization");
         if (authz == NULL || strncasecmp(authz, "Bearer ", 7) != 0 || authz[7] == '\0')
             return roam_respond_problem(req, "unauthorized", "A bearer token is required");
-        roam_claims_t claims;
         int rc = roam_authn_verify(roam_daemon_authn(roam_daemon()), authz + 7, &claims);
         if (rc == ROAM_EUNAVAIL)
             return roam_respond_problem(req, "upstream_unavailable", "Tokens cannot be checked right now");
         if (rc != 0) return roam_respond_problem(req, "unauthorized", "The bearer token is invalid, expired or revoked");
+        logout = strcmp(e->path, "/auth/logout") == 0;
     }
 
     const char *base = roam_daemon_upstream(roam_daemon(), e->service);
@@ -172,7 +174,7 @@ int h_proxy(roam_req_t *req) {
         free(url);
         return roam_respond_problem(req, "upstream_unavailable", "Out of memory");
     }
-    if (gw_proxy_forward(gw.proxy, req, e->service, url, h) != 0)
+    if (gw_proxy_forward(gw.proxy, req, e->service, url, h, logout ? &claims : NULL) != 0)
         return roam_respond_problem(req, "upstream_unavailable", "Too many requests in flight; retry shortly");
     return ROAM_HTTP_SUSPENDED;
 }

@@ -10,7 +10,9 @@
  */
 #include "gateway.h"
 
+#include <roam/authn.h>
 #include <roam/common.h>
+#include <roam/daemon.h>
 #include <roam/log.h>
 #include <roam/metrics.h>
 
@@ -20,6 +22,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +43,8 @@ typedef struct xfer {
     char content_type[128];
     char fwd[MAX_FWD_HEADERS][2][256]; /* response headers passed to the client */
     int nfwd;
+    char revoke_jti[64]; /* a logout's token: revoked here once the service confirms */
+    long long revoke_exp;
 } xfer_t;
 
 typedef struct {
@@ -132,6 +137,8 @@ static void finish(loop_t *l, xfer_t *x, CURLcode rc) {
     roam_log_set_context(roam_req_id(req), NULL);
     long status = 0;
     if (rc == CURLE_OK) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (rc == CURLE_OK && status == 204 && x->revoke_jti[0] != '\0')
+        roam_authn_revoke(roam_daemon_authn(roam_daemon()), x->revoke_jti, x->revoke_exp);
     if (rc == CURLE_OK && status >= 100) {
         for (int i = 0; i < x->nfwd; i++) roam_resp_header(req, x->fwd[i][0], x->fwd[i][1]);
         const char *ct = x->content_type[0] ? roam_req_strdup(req, x->content_type) : NULL;
@@ -356,7 +363,8 @@ void gw_proxy_free(gw_proxy_t *p) {
 
 unsigned gw_proxy_inflight(gw_proxy_t *p) { return atomic_load(&p->inflight); }
 
-int gw_proxy_forward(gw_proxy_t *p, roam_req_t *req, const char *service, char *url, struct curl_slist *headers) {
+int gw_proxy_forward(gw_proxy_t *p, roam_req_t *req, const char *service, char *url, struct curl_slist *headers,
+                     const roam_claims_t *revoke) {
     if (atomic_fetch_add(&p->inflight, 1) >= p->o.max_inflight) {
         atomic_fetch_sub(&p->inflight, 1);
         free(url);
@@ -374,6 +382,10 @@ int gw_proxy_forward(gw_proxy_t *p, roam_req_t *req, const char *service, char *
     x->service = service;
     x->url = url;
     x->headers = headers;
+    if (revoke != NULL) {
+        snprintf(x->revoke_jti, sizeof(x->revoke_jti), "%s", revoke->jti);
+        x->revoke_exp = revoke->exp;
+    }
     loop_t *l = &p->loops[atomic_fetch_add(&p->next_loop, 1) % p->o.loops];
     roam_req_suspend(req); /* before the loop can see it, so its resume always finds it suspended */
     pthread_mutex_lock(&l->lock);

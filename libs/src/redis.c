@@ -369,6 +369,10 @@ static redisContext *dial(roam_redis_t *r, uint64_t deadline_ns) {
     return c;
 }
 
+redisContext *roam_redis_connect(roam_redis_t *r, int timeout_ms) {
+    return dial(r, roam_now_mono_ns() + (uint64_t)timeout_ms * 1000000u);
+}
+
 /* Returns a slot to the pool with its connection (NULL when it has none) and wakes one waiter. */
 static void slot_release(roam_redis_t *r, unsigned slot, redisContext *c) {
     pthread_mutex_lock(&r->mu);

@@ -225,6 +225,20 @@ class GatewayTest(StackTestCase):
         # ... and at a service called directly, without the gateway.
         problem(self, http("GET", self.auth.url + "/auth/me", headers=auth), 401, "unauthorized")
 
+    def test_logout_reaches_every_gateway(self):
+        # A second gateway learns of the logout only through the denylist channel.
+        other = self.start_gateway()
+        try:
+            user = self.register()
+            auth = {"Authorization": f"Bearer {user['access_token']}"}
+            self.assertEqual(self.api("GET", "/auth/me", headers=auth, gw=other).status, 200)  # cached as valid
+            self.assertEqual(self.api("POST", "/auth/logout", {}, headers=auth).status, 204)
+            wait_until(lambda: self.api("GET", "/auth/me", headers=auth, gw=other).status == 401, timeout=2,
+                       message="the other gateway still accepts a logged-out token")
+            problem(self, self.api("GET", "/notifications", headers=auth, gw=other), 401, "unauthorized")
+        finally:
+            other.stop()
+
     # --- rate limits -----------------------------------------------------------
 
     def test_rate_limit_answers_429_with_retry_after(self):

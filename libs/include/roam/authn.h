@@ -11,7 +11,15 @@
  * call, cached or not.
  *
  * Denylist: the auth service sets ROAM_DENYLIST_PREFIX + jti with a TTL of
- * the token's remaining life when a session logs out.
+ * the token's remaining life when a session logs out, and publishes
+ * "<key> <ttl seconds>" on ROAM_DENYLIST_CHANNEL in the same script. Each
+ * verifier keeps the revoked ids in memory: a subscriber thread loads them
+ * all (SCAN) whenever it (re)subscribes and adds each new one as it is
+ * published, so a check costs no Redis round trip. While the subscription is
+ * down, every check asks Redis (EXISTS) instead, and fails closed
+ * (ROAM_EUNAVAIL) when Redis cannot answer. A component that sees a logout
+ * itself (the auth service, the gateway passing one on) records it at once
+ * with roam_authn_revoke, so its next check cannot race the publication.
  */
 #ifndef ROAM_AUTHN_H
 #define ROAM_AUTHN_H
@@ -19,6 +27,7 @@
 #include <roam/jwt.h>
 
 #define ROAM_DENYLIST_PREFIX "roam:deny:"
+#define ROAM_DENYLIST_CHANNEL "roam:deny:events"
 
 typedef struct roam_redis roam_redis_t;
 typedef struct roam_authn roam_authn_t;
@@ -44,6 +53,10 @@ roam_jwks_t *roam_authn_keys(roam_authn_t *a);
  * The signature of roam_http_auth_fn: pass the verifier as its ctx.
  */
 int roam_authn_verify(void *authn, const char *token, roam_claims_t *claims);
+/* Records in this verifier that jti is revoked until exp (seconds since the epoch). */
+void roam_authn_revoke(roam_authn_t *a, const char *jti, long long exp);
+/* 1 while the denylist subscription is live (checks are local), else 0. */
+int roam_authn_denylist_live(roam_authn_t *a);
 /* Fetches the JWKS now (also done lazily). 0, or ROAM_EUNAVAIL. */
 int roam_authn_refresh(roam_authn_t *a);
 

@@ -34,6 +34,13 @@ redisReply *roam_redis_command(roam_redis_t *r, const char *fmt, ...);
 /* As roam_redis_command, with an argument vector (binary safe). */
 redisReply *roam_redis_commandargv(roam_redis_t *r, int argc, const char **argv, const size_t *argvlen);
 
+/*
+ * Opens a connection of its own (authenticated, database selected) outside
+ * the pool, for a long-lived use such as SUBSCRIBE. Returns new (redisFree
+ * it), or NULL when Redis cannot be reached within timeout_ms.
+ */
+redisContext *roam_redis_connect(roam_redis_t *r, int timeout_ms);
+
 /* PING within the timeout: 0 or ROAM_EUNAVAIL. */
 int roam_redis_ping(roam_redis_t *r);
 

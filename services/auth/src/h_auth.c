@@ -6,6 +6,7 @@
  */
 #include "auth.h"
 
+#include <roam/authn.h>
 #include <roam/common.h>
 #include <roam/http.h>
 #include <roam/log.h>
@@ -244,6 +245,8 @@ int h_auth_logout(roam_req_t *req) {
     long ttl = (long)(claims->exp - (long long)time(NULL));
     if (auth_logout(claims->jti, ttl < 1 ? 1 : ttl, claims->sub, has_sid ? sid : NULL, refresh) != 0)
         return unavailable(req, "The session store");
+    /* Our own verifier knows at once; the others hear it on the denylist channel. */
+    roam_authn_revoke(roam_daemon_authn(roam_daemon()), claims->jti, claims->exp);
     return roam_respond_empty(req, 204);
 }
 

@@ -120,6 +120,7 @@ static script_t revoke_script = {"revoke",
 static script_t logout_script = {
     "logout",
     "redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])\n"
+    "redis.call('PUBLISH', '" ROAM_DENYLIST_CHANNEL "', KEYS[1] .. ' ' .. ARGV[1])\n"
     "local function revoke(famkey)\n"
     "  if redis.call('HGET', famkey, 'user') == ARGV[2] then redis.call('HSET', famkey, 'state', 'revoked') end\n"
     "end\n"
