@@ -255,6 +255,22 @@ class GatewayTest(StackTestCase):
         finally:
             gw.stop()
 
+    def test_leased_tokens_never_exceed_the_shared_limit(self):
+        # 40/s with a burst of 40: leases grow to 2 tokens; two gateways share one bucket.
+        env = {"ROAM_RATE_LIMIT_RPS": "40", "ROAM_RATE_LIMIT_BURST": "40"}
+        gws = [self.start_gateway(**env), self.start_gateway(**env)]
+        try:
+            t0 = time.monotonic()
+            allowed = 0
+            for i in range(160):
+                allowed += self.api("GET", "/auth/jwks.json", gw=gws[i % 2]).status == 200
+            elapsed = time.monotonic() - t0
+            self.assertLessEqual(allowed, 40 + 40 * elapsed + 1, f"{allowed} allowed in {elapsed:.2f}s")
+            self.assertGreaterEqual(allowed, 30, f"only {allowed} allowed in {elapsed:.2f}s")
+        finally:
+            for g in gws:
+                g.stop()
+
     # --- CORS ------------------------------------------------------------------
 
     def test_cors_preflight_for_the_configured_origin_only(self):
