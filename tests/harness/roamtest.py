@@ -753,6 +753,30 @@ class Stack:
 
     # -- Redis -------------------------------------------------------------
 
+    def _start_on_free_port(self, name: str, port: int | None, what: str, argv_for, ready, timeout: float,
+                            interval: float) -> int:
+        """Spawns argv_for(port) as process name and waits until ready(port). Returns the port.
+
+        With port None it picks a free one and tries again (up to 5 times) if another
+        process took it first; with a port (a restart) it must get that one.
+        """
+        attempts = 5 if port is None else 1
+        for attempt in range(attempts):
+            p = port or free_port()
+            proc = self._spawn(name, argv_for(p))
+            try:
+                wait_until(lambda: proc.poll() is not None or ready(p), timeout=timeout, interval=interval,
+                           message=what)
+            except AssertionError:
+                _stop_proc(proc)
+                raise HarnessError(f"{what} did not answer:\n{tail(self._logs[name])}")
+            if proc.poll() is None:
+                return p
+            if attempt + 1 < attempts and "in use" in tail(self._logs[name], 10):
+                continue
+            raise HarnessError(f"{what} exited with {proc.returncode}:\n{tail(self._logs[name])}")
+        raise AssertionError("unreachable")
+
     def start_redis(self) -> str:
         """Starts redis-server (same port as before if it was started already). Returns its URL."""
         self._check_open()
@@ -761,25 +785,14 @@ class Stack:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         data = self.tmp / "redis"
         data.mkdir(exist_ok=True)
-        attempts = 5 if self.redis_port is None else 1
-        for attempt in range(attempts):
-            port = self.redis_port or free_port()
-            proc = self._spawn("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                         "--appendonly", "no", "--dir", str(data), "--daemonize", "no"])
-            try:
-                wait_until(lambda: proc.poll() is not None or _redis_ping(port), timeout=10, interval=0.02,
-                           message="redis-server")
-            except AssertionError:
-                _stop_proc(proc)
-                raise HarnessError(f"redis-server did not answer PING:\n{tail(self._logs['redis'])}")
-            if proc.poll() is None:
-                self.redis_port = port
-                self.redis_url = f"redis://127.0.0.1:{port}"
-                return self.redis_url
-            if attempt + 1 < attempts and "in use" in tail(self._logs["redis"], 5):
-                continue
-            raise HarnessError(f"redis-server exited with {proc.returncode}:\n{tail(self._logs['redis'])}")
-        raise AssertionError("unreachable")
+        port = self._start_on_free_port(
+            "redis", self.redis_port, "redis-server",
+            lambda port: [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                          "--dir", str(data), "--daemonize", "no"],
+            _redis_ping, timeout=10, interval=0.02)
+        self.redis_port = port
+        self.redis_url = f"redis://127.0.0.1:{port}"
+        return self.redis_url
 
     def stop_redis(self):
         proc = self._procs.pop("redis", None)
@@ -868,25 +881,14 @@ class Stack:
     def start_smtp(self) -> str:
         """Starts an aiosmtpd Mailbox sink; returns smtp://127.0.0.1:PORT."""
         self._check_open()
-        attempts = 5 if self.smtp_port is None else 1
-        for attempt in range(attempts):
-            port = self.smtp_port or free_port()
-            proc = self._spawn("smtp", [SYSTEM_PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                                        "-c", "aiosmtpd.handlers.Mailbox", str(self.mail_dir)])
-            try:
-                wait_until(lambda: proc.poll() is not None or _smtp_banner(port), timeout=15, interval=0.05,
-                           message="the SMTP sink")
-            except AssertionError:
-                _stop_proc(proc)
-                raise HarnessError(f"the SMTP sink did not answer:\n{tail(self._logs['smtp'])}")
-            if proc.poll() is None:
-                self.smtp_port = port
-                self.smtp_url = f"smtp://127.0.0.1:{port}"
-                return self.smtp_url
-            if attempt + 1 < attempts and "in use" in tail(self._logs["smtp"], 10):
-                continue
-            raise HarnessError(f"the SMTP sink exited with {proc.returncode}:\n{tail(self._logs['smtp'])}")
-        raise AssertionError("unreachable")
+        port = self._start_on_free_port(
+            "smtp", self.smtp_port, "the SMTP sink",
+            lambda port: [SYSTEM_PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                          "-c", "aiosmtpd.handlers.Mailbox", str(self.mail_dir)],
+            _smtp_banner, timeout=15, interval=0.05)
+        self.smtp_port = port
+        self.smtp_url = f"smtp://127.0.0.1:{port}"
+        return self.smtp_url
 
     def mails(self) -> list[email.message.EmailMessage]:
         """Every mail the SMTP sink received, oldest first."""

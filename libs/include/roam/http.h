@@ -155,13 +155,13 @@ roam_dbconn_t *roam_req_db(roam_req_t *req);
  * later calls roam_req_suspend() (before handing the request to another
  * thread), returns ROAM_HTTP_SUSPENDED, and the other thread later answers
  * with a roam_respond_*() call followed by roam_req_resume(). Nothing else
- * may touch the request between the two. A client that disconnects while
+ * may touch the request between the two; everything the handler could read
+ * (parameters, headers, body) stays valid until then. A client that disconnects while
  * suspended still gets its request freed only after roam_req_resume().
  */
 #define ROAM_HTTP_SUSPENDED (-1000)
 void roam_req_suspend(roam_req_t *req);
 void roam_req_resume(roam_req_t *req);
-/* The path parameter table's size and the raw body pointer stay valid while suspended. */
 
 /* --- The response ---------------------------------------------------------- */
 

@@ -46,7 +46,10 @@ int roam_outbox_add(roam_dbconn_t *c, const char *topic, const char *type, const
  * db's url. Returns NULL with the reason in errbuf.
  */
 roam_outbox_relay_t *roam_outbox_relay_start(roam_db_t *db, roam_producer_t *p, char *errbuf, size_t errlen);
-/* Stops the thread after the batch in hand. Idempotent; frees the relay. */
+/*
+ * Stops the thread after the batch in hand and frees the relay (NULL is a
+ * no-op). Call it once: r is invalid afterwards.
+ */
 void roam_outbox_relay_stop(roam_outbox_relay_t *r);
 /* Unsent rows as last counted by the relay (-1 before the first count). */
 int64_t roam_outbox_backlog(const roam_outbox_relay_t *r);
