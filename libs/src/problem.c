@@ -32,6 +32,9 @@ static const problem_t problems[] = {
     {"already_reviewed", 409, "Already reviewed"},
     {"already_replied", 409, "Already replied"},
     {"idempotency_request_in_progress", 409, "Request with this Idempotency-Key in progress"},
+    /* Internal (docs/internal-api.md): the holds the booking service takes in inventory. */
+    {"hold_mismatch", 409, "Hold id reused with different parameters"},
+    {"hold_released", 409, "Hold released"},
     {"payload_too_large", 413, "Payload too large"},
     {"unsupported_media_type", 415, "Unsupported media type"},
     {"validation_failed", 422, "Validation failed"},
