@@ -13,7 +13,8 @@ function(roam_embed_migrations target dir)
     COMMAND ${CMAKE_COMMAND} -DOUT=${out} "-DFILES=${sql_files}"
             -P ${PROJECT_SOURCE_DIR}/cmake/RoamEmbed.cmake
     DEPENDS ${sql_files} ${PROJECT_SOURCE_DIR}/cmake/RoamEmbed.cmake
-    COMMENT "Embedding migrations for ${target}")
+    COMMENT "Embedding migrations for ${target}"
+    VERBATIM)
   target_sources(${target} PRIVATE ${out})
 endfunction()
 
