@@ -5,17 +5,21 @@
  * service's migrations, connects its dependencies and serves the routes
  * below plus /healthz, /readyz and /metrics.
  */
-#include <roam/daemon.h>
+#include "booking.h"
 
 static const char *const upstreams[] = {"inventory", NULL};
+
+static const roam_route_t routes[] = {
+    /* For other services (docs/internal-api.md). The public routes arrive with the service's own issue. */
+    {"GET", "/internal/bookings/{id}", "internal", 0, h_internal_booking_get},
+};
 
 static const roam_daemon_spec_t spec = {
     .name = "booking",
     .default_port = 8083,
     .needs = ROAM_NEED_DB | ROAM_NEED_KAFKA,
-    /* Domain routes arrive with the service's own issue. */
-    .routes = NULL,
-    .nroutes = 0,
+    .routes = routes,
+    .nroutes = ROAM_ARRAY_LEN(routes),
     .upstreams = upstreams,
 };
 
