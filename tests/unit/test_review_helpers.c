@@ -12,8 +12,8 @@
 
 static void test_text(void) {
     CHECK_INT(review_utf8_chars("abc", 3), 3);
-    CHECK_INT(review_utf8_chars("h\xc3\xa9llo", 6), 5);        /* é is two bytes, one character */
-    CHECK_INT(review_utf8_chars("\xf0\x9f\x98\x80", 4), 1);    /* an emoji: four bytes */
+    CHECK_INT(review_utf8_chars("h\xc3\xa9llo", 6), 5);     /* é is two bytes, one character */
+    CHECK_INT(review_utf8_chars("\xf0\x9f\x98\x80", 4), 1); /* an emoji: four bytes */
     size_t len = 9;
     const char *s = review_trim(" \t ab c\n ", &len);
     CHECK_INT(len, 4);

@@ -14,12 +14,12 @@ int store_booking_internal(roam_dbconn_t *c, const char *id, json_t **out) {
     if (r == NULL) return ROAM_EIO;
     int rc = ROAM_ENOTFOUND;
     if (PQntuples(r) == 1) {
-        *out = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-                         PQgetvalue(r, 0, 0), "reference", PQgetvalue(r, 0, 1), "user_id", PQgetvalue(r, 0, 2),
-                         "guest", "name", PQgetvalue(r, 0, 3), "email", PQgetvalue(r, 0, 4), "listing_id",
-                         PQgetvalue(r, 0, 5), "listing_title", PQgetvalue(r, 0, 6), "operator_id",
-                         PQgetvalue(r, 0, 7), "unit_id", PQgetvalue(r, 0, 8), "status", PQgetvalue(r, 0, 9),
-                         "check_in", PQgetvalue(r, 0, 10), "check_out", PQgetvalue(r, 0, 11));
+        *out = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", PQgetvalue(r, 0, 0),
+                         "reference", PQgetvalue(r, 0, 1), "user_id", PQgetvalue(r, 0, 2), "guest", "name",
+                         PQgetvalue(r, 0, 3), "email", PQgetvalue(r, 0, 4), "listing_id", PQgetvalue(r, 0, 5),
+                         "listing_title", PQgetvalue(r, 0, 6), "operator_id", PQgetvalue(r, 0, 7), "unit_id",
+                         PQgetvalue(r, 0, 8), "status", PQgetvalue(r, 0, 9), "check_in", PQgetvalue(r, 0, 10),
+                         "check_out", PQgetvalue(r, 0, 11));
         rc = *out ? 0 : ROAM_ENOMEM;
     }
     PQclear(r);

@@ -33,8 +33,8 @@ static int on_review_event(const roam_event_t *ev, void *ctx) {
     const char *listing_id = json_string_value(json_object_get(ev->data, "listing_id"));
     json_int_t count = count_member(totals, "count"), sum = count_member(totals, "sum"),
                version = count_member(totals, "version");
-    if (listing_id == NULL || !roam_uuid_valid(listing_id) || count < 0 || sum < 0 || version < 1 ||
-        sum < count || sum > 5 * count) {
+    if (listing_id == NULL || !roam_uuid_valid(listing_id) || count < 0 || sum < 0 || version < 1 || sum < count ||
+        sum > 5 * count) {
         roam_warn("review event %s (%s) has no valid listing_id and listing_rating; skipped", ev->id, ev->type);
         return 0;
     }

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *booking_url;    /* ROAM_BOOKING_URL, borrowed from the scaffold */
-static char *internal_header;      /* "X-Roam-Internal: <secret>" */
+static const char *booking_url;     /* ROAM_BOOKING_URL, borrowed from the scaffold */
+static char *internal_header;       /* "X-Roam-Internal: <secret>" */
 static roam_httpc_opts_t call_opts; /* per attempt: ROAM_BOOKING_TIMEOUT_MS */
 
 int review_booking_client_init(roam_daemon_t *d, char *errbuf, size_t errlen) {

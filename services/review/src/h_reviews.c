@@ -69,8 +69,9 @@ static const char *text_field(roam_req_t *req, json_t *body, const char *name, s
         return NULL;
     }
     if (!review_text_clean(s, len, multiline)) {
-        roam_field_error(errors, name, multiline ? "must not contain control characters other than tabs and line breaks"
-                                                 : "must not contain control characters");
+        roam_field_error(errors, name,
+                         multiline ? "must not contain control characters other than tabs and line breaks"
+                                   : "must not contain control characters");
         return NULL;
     }
     char *copy = roam_req_alloc(req, len + 1);
@@ -136,8 +137,8 @@ int h_reviews_create(roam_req_t *req) {
     if (rc == ROAM_ENOMEM) return unavailable(req, "Memory");
     if (rc != 0 && rc != ROAM_ENOTFOUND) return unavailable(req, "The booking service");
     /* One answer for every reason, so that other people's booking ids reveal nothing. */
-    if (rc == ROAM_ENOTFOUND || strcasecmp(b.user_id, claims->sub) != 0 ||
-        strcasecmp(b.listing_id, listing_id) != 0 || strcmp(b.status, "completed") != 0)
+    if (rc == ROAM_ENOTFOUND || strcasecmp(b.user_id, claims->sub) != 0 || strcasecmp(b.listing_id, listing_id) != 0 ||
+        strcmp(b.status, "completed") != 0)
         return roam_respond_problem(req, "not_eligible",
                                     "Only your own completed booking of this listing can be reviewed");
 

@@ -13,9 +13,7 @@
 
 static const char *const upstreams[] = {"booking", NULL};
 
-static int init(roam_daemon_t *d, char *errbuf, size_t errlen) {
-    return review_booking_client_init(d, errbuf, errlen);
-}
+static int init(roam_daemon_t *d, char *errbuf, size_t errlen) { return review_booking_client_init(d, errbuf, errlen); }
 
 static const roam_route_t routes[] = {
     {"GET", "/listings/{id}/reviews", NULL, 0, h_reviews_list},

@@ -54,8 +54,8 @@ int review_sort_parse(const char *s, review_sort_t *out);
 /* The position after the last review of a page. */
 typedef struct {
     review_sort_t sort;
-    int rating;            /* 1..5 */
-    int64_t created_us;    /* created_at in microseconds since the epoch */
+    int rating;         /* 1..5 */
+    int64_t created_us; /* created_at in microseconds since the epoch */
     char id[ROAM_UUID_LEN + 1];
 } review_cursor_t;
 

@@ -23,7 +23,7 @@
 
 /* The columns of a review object, in the order review_json reads them. */
 #define REVIEW_COLUMNS                                                                                                 \
-    "id, listing_id, booking_id, user_id, author_name, rating, title, body, reply_body, " RFC3339(                  \
+    "id, listing_id, booking_id, user_id, author_name, rating, title, body, reply_body, " RFC3339(                     \
         "replied_at") " AS replied_text, " RFC3339("created_at") " AS created_text"
 #define REVIEW_NCOLUMNS 11
 
@@ -32,7 +32,8 @@ static json_t *review_json(PGresult *r, int i, int first) {
     const char *v[REVIEW_NCOLUMNS];
     for (int k = 0; k < REVIEW_NCOLUMNS; k++)
         v[k] = PQgetvalue(r, i, first + k);
-    json_t *reply = PQgetisnull(r, i, first + 8) ? json_null() : json_pack("{s:s, s:s}", "body", v[8], "created_at", v[9]);
+    json_t *reply =
+        PQgetisnull(r, i, first + 8) ? json_null() : json_pack("{s:s, s:s}", "body", v[8], "created_at", v[9]);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:o*, s:s}", "id", v[0], "listing_id", v[1],
                      "booking_id", v[2], "user_id", v[3], "author_name", v[4], "rating", atoi(v[5]), "title", v[6],
                      "body", v[7], "reply", reply, "created_at", v[10]);
@@ -50,11 +51,11 @@ static int fail(roam_dbconn_t *c, int rc) {
  */
 static int add_rating_event(roam_dbconn_t *c, const char *type, const char *review_id, const char *listing_id,
                             int rating, PGresult *totals) {
-    json_t *data = json_pack("{s:s, s:s, s:i, s:{s:I, s:I, s:I}}", "review_id", review_id, "listing_id", listing_id,
-                             "rating", rating, "listing_rating", "count",
-                             (json_int_t)strtoll(PQgetvalue(totals, 0, 0), NULL, 10), "sum",
-                             (json_int_t)strtoll(PQgetvalue(totals, 0, 1), NULL, 10), "version",
-                             (json_int_t)strtoll(PQgetvalue(totals, 0, 2), NULL, 10));
+    json_t *data =
+        json_pack("{s:s, s:s, s:i, s:{s:I, s:I, s:I}}", "review_id", review_id, "listing_id", listing_id, "rating",
+                  rating, "listing_rating", "count", (json_int_t)strtoll(PQgetvalue(totals, 0, 0), NULL, 10), "sum",
+                  (json_int_t)strtoll(PQgetvalue(totals, 0, 1), NULL, 10), "version",
+                  (json_int_t)strtoll(PQgetvalue(totals, 0, 2), NULL, 10));
     if (data == NULL) return ROAM_ENOMEM;
     int rc = roam_outbox_add(c, REVIEW_TOPIC, type, listing_id, review_id, data, NULL);
     json_decref(data);
@@ -68,8 +69,8 @@ int store_review_create(roam_dbconn_t *c, const review_new_t *in, json_t **out) 
     if (roam_db_begin(c) != 0) return ROAM_EIO;
 
     /* The unique booking_id decides between racing submissions: no read first. */
-    const char *p[] = {id, in->listing_id, in->booking_id, in->user_id, in->operator_id, in->author_name, rating,
-                       in->title, in->body};
+    const char *p[] = {id,     in->listing_id, in->booking_id, in->user_id, in->operator_id, in->author_name,
+                       rating, in->title,      in->body};
     PGresult *r = roam_db_query(c,
                                 "INSERT INTO reviews (id, listing_id, booking_id, user_id, operator_id, author_name, "
                                 "rating, title, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
@@ -189,24 +190,27 @@ int store_review_hide(roam_dbconn_t *c, const char *id, json_t **out) {
 }
 
 /*
- * Per sort: the ORDER BY of a page and the condition "after the cursor"
- * ($3 rating, $4 created_at in microseconds, $5 id). Within one rating the
- * newest come first; id breaks ties.
+ * Per sort: the ORDER BY of a page and the condition "after the cursor",
+ * whose position is the row cur (c_rating, c_ts, c_id). Within one rating
+ * the newest come first; id breaks ties.
  */
 typedef struct {
     const char *order;
     const char *after;
 } sort_sql_t;
 
-#define CURSOR_TS "(timestamptz 'epoch' + $4::bigint * interval '1 microsecond')"
 static const sort_sql_t sorts[] = {
-    [REVIEW_SORT_NEWEST] = {"created_at DESC, id DESC", "(created_at, id) < (" CURSOR_TS ", $5::uuid)"},
+    [REVIEW_SORT_NEWEST] = {"created_at DESC, id DESC", "(created_at, id) < (c_ts, c_id)"},
     [REVIEW_SORT_RATING_DESC] = {"rating DESC, created_at DESC, id DESC",
-                                 "(rating, created_at, id) < ($3::int, " CURSOR_TS ", $5::uuid)"},
+                                 "(rating, created_at, id) < (c_rating, c_ts, c_id)"},
     [REVIEW_SORT_RATING_ASC] = {"rating ASC, created_at DESC, id DESC",
-                                "(rating > $3::int OR (rating = $3::int AND (created_at, id) < (" CURSOR_TS
-                                ", $5::uuid)))"},
+                                "(rating > c_rating OR (rating = c_rating AND (created_at, id) < (c_ts, c_id)))"},
 };
+
+/* The cursor's position as a one-row table ($3 rating, $4 created_at in microseconds, $5 id). */
+#define CURSOR_CTE                                                                                                     \
+    "cur AS (SELECT $3::int AS c_rating, timestamptz 'epoch' + $4::bigint * interval '1 microsecond' AS c_ts, "        \
+    "$5::uuid AS c_id), "
 
 int store_review_page(roam_dbconn_t *c, const char *listing_id, review_sort_t sort, const review_cursor_t *after,
                       int limit, json_t **items, int *more, review_cursor_t *next, review_summary_t *summary) {
@@ -218,16 +222,17 @@ int store_review_page(roam_dbconn_t *c, const char *listing_id, review_sort_t so
      */
     char sql[2048];
     int n = snprintf(sql, sizeof(sql),
-                     "WITH page AS ("
+                     "WITH %spage AS ("
                      " SELECT r.*, row_number() OVER (ORDER BY %s) AS ord FROM ("
                      "  SELECT " REVIEW_COLUMNS ", created_at, (extract(epoch FROM created_at) * 1000000)::bigint AS us"
-                     "  FROM reviews WHERE listing_id = $1 AND hidden_at IS NULL%s%s ORDER BY %s LIMIT $2) r) "
+                     "  FROM reviews%s WHERE listing_id = $1 AND hidden_at IS NULL%s%s ORDER BY %s LIMIT $2) r) "
                      "SELECT p.id, p.listing_id, p.booking_id, p.user_id, p.author_name, p.rating, p.title, p.body,"
                      " p.reply_body, p.replied_text, p.created_text, p.us, coalesce(s.count, 0), coalesce(s.sum, 0),"
                      " coalesce(s.n1, 0), coalesce(s.n2, 0), coalesce(s.n3, 0), coalesce(s.n4, 0), coalesce(s.n5, 0) "
                      "FROM (VALUES (1)) AS one (x) LEFT JOIN listing_ratings s ON s.listing_id = $1 "
                      "LEFT JOIN page p ON true ORDER BY p.ord",
-                     s->order, after ? " AND " : "", after ? s->after : "", s->order);
+                     after ? CURSOR_CTE : "", s->order, after ? ", cur" : "", after ? " AND " : "",
+                     after ? s->after : "", s->order);
     if (n < 0 || (size_t)n >= sizeof(sql)) return ROAM_EIO;
 
     char lim[16], rating[4], us[24];
