@@ -186,9 +186,14 @@ class ReviewTest(StackTestCase):
         operator, listing = self.listing_with_operator()
         traveller = self.register(name="Ana")
         booking = self.add_booking(traveller, listing, operator, guest_name="Ana Müller-Øby")
+        request_id = f"review-{uuid.uuid4()}"
         r = self.submit(traveller, listing, booking, rating=5, title="  Wonderful  ",
-                        body="Great breakfast.\nFriendly staff. ☀")
+                        body="Great breakfast.\nFriendly staff. ☀", headers={"X-Request-Id": request_id})
         self.assertEqual(r.status, 201, r)
+        # The eligibility check carried the client's request id to the booking service.
+        wait_until(lambda: any(l.get("msg") == "request" and l.get("request_id") == request_id and
+                               l.get("path") == f"/internal/bookings/{booking}" for l in self.booking.logs()),
+                   timeout=5, message="the booking lookup in the booking service's log with the request id")
         doc = r.json()
         self.assertEqual(set(doc), REVIEW_KEYS)
         self.assertEqual(doc["listing_id"], listing)
@@ -302,6 +307,29 @@ class ReviewTest(StackTestCase):
         problem(self, self.submit(traveller, "not-a-listing", booking), 404, "not_found")
         problem(self, self.api("GET", "/listings/not-a-listing/reviews"), 404, "not_found")
         self.assertEqual(self.review_count(listing), 0)
+
+    def test_internal_booking_lookup(self):
+        operator, listing = self.listing_with_operator()
+        traveller = self.register()
+        booking = self.add_booking(traveller, listing, operator, status="confirmed", guest_name="Zoë O'Neil")
+        secret = {"X-Roam-Internal": self.stack.internal_secret}
+        r = self.booking.get(f"/internal/bookings/{booking}", headers=secret)
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        ref, unit_id = self.stack.psql(f"SELECT reference, unit_id FROM booking.bookings WHERE id = '{booking}'")[0]
+        check_in, check_out = self.stack.psql("SELECT current_date - 5, current_date - 2")[0]
+        self.assertEqual(doc, {"id": booking, "reference": ref, "user_id": traveller["id"],
+                               "guest": {"name": "Zoë O'Neil", "email": "guest@example.com"},
+                               "listing_id": listing, "listing_title": "Harbour View Rooms",
+                               "operator_id": operator["id"], "unit_id": unit_id, "status": "confirmed",
+                               "check_in": check_in, "check_out": check_out})
+        problem(self, self.booking.get(f"/internal/bookings/{uuid.uuid4()}", headers=secret), 404, "not_found")
+        problem(self, self.booking.get("/internal/bookings/RM-123456", headers=secret), 404, "not_found")
+        # Only other services (the secret) get an answer; the gateway never forwards /internal.
+        problem(self, self.booking.get(f"/internal/bookings/{booking}"), 404, "not_found")
+        problem(self, self.booking.get(f"/internal/bookings/{booking}", headers={"X-Roam-Internal": "x" * 48}),
+                404, "not_found")
+        problem(self, self.api("GET", f"/internal/bookings/{booking}", token=traveller["token"]), 404, "not_found")
 
     # -- the list -----------------------------------------------------------
 
