@@ -33,7 +33,6 @@ RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 REVIEW_KEYS = {"id", "listing_id", "booking_id", "user_id", "author_name", "rating", "title", "body", "reply",
                "created_at"}
 BOOKING_TIMEOUT_MS = 1000
-LISTINGS_API_PENDING = True
 STATUSES = ("pending_payment", "payment_failed", "confirmed", "expired", "cancelled", "completed")
 
 
@@ -98,13 +97,6 @@ class ReviewTest(StackTestCase):
             "city": "Porto", "country": "Portugal", "currency": "EUR",
             "cancellation_policy": {"free_cancellation_hours": 24, "refund_percent_after": 50}},
             token=operator["token"])
-        if r.status == 404 and LISTINGS_API_PENDING:  # TEMPORARY until inventory's listings land
-            listing_id = str(uuid.uuid4())
-            self.stack.psql("INSERT INTO inventory.listings (id, operator_id, type, title, description, city, "
-                            "country, currency, free_cancellation_hours, refund_percent_after) VALUES "
-                            f"('{listing_id}', '{operator['id']}', 'hotel', 'Harbour View Rooms', 'Quiet', "
-                            "'Porto', 'Portugal', 'EUR', 24, 50)")
-            return listing_id
         self.assertEqual(r.status, 201, r)
         return r.json()["id"]
 
@@ -165,11 +157,6 @@ class ReviewTest(StackTestCase):
 
     def listing_rating(self, listing_id):
         r = self.api("GET", f"/listings/{listing_id}")
-        if r.status == 404 and LISTINGS_API_PENDING:  # TEMPORARY until inventory's listings land
-            n, total = self.stack.psql(f"SELECT rating_count, rating_sum FROM inventory.listings "
-                                       f"WHERE id = '{listing_id}'")[0]
-            return {"average": rounded_average([0] * (int(n) - 1) + [int(total)]) if int(n) else None,
-                    "count": int(n)}
         self.assertEqual(r.status, 200, r)
         return r.json()["rating"]
 
