@@ -582,9 +582,43 @@ class ReviewTest(StackTestCase):
         stray["data"] = dict(copy["data"], listing_id=str(uuid.uuid4()),
                              listing_rating={"count": 1, "sum": 5, "version": 9})
         self.stack.kafka_produce("reviews", json.dumps(stray), key=stray["data"]["listing_id"])
+        wait_until(lambda: any("unknown listing" in (l.get("msg") or "") and stray["id"] in l.get("msg", "")
+                               for l in self.inventory.logs()), timeout=10,
+                   message="inventory logging the event of an unknown listing")
         self.review_of(self.register(), listing, operator, 5)
         wait_until(lambda: self.listing_rating(listing) == {"average": 3.5, "count": 2}, timeout=5,
                    message="the listing's rating after one more review")
+
+    def test_concurrent_reviews_of_one_listing_keep_exact_totals(self):
+        operator, listing = self.listing_with_operator()
+        travellers = [self.register() for _ in range(8)]
+        bookings = [self.add_booking(t, listing, operator) for t in travellers]
+        ratings = [1 + i % 5 for i in range(8)]
+        statuses, start = [], threading.Barrier(8)
+
+        def go(i):
+            start.wait()
+            statuses.append(self.submit(travellers[i], listing, bookings[i], rating=ratings[i]).status)
+
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(statuses, [201] * 8)
+        summary = self.reviews(listing)["summary"]
+        self.assertEqual(summary["count"], 8)
+        self.assertEqual(summary["average"], rounded_average(ratings))
+        self.assertEqual(summary["histogram"], {str(k): ratings.count(k) for k in range(1, 6)})
+        wait_until(lambda: self.listing_rating(listing) == {"average": rounded_average(ratings), "count": 8},
+                   timeout=5, message="the listing's rating after eight concurrent reviews")
+        # One listing's events are in the topic in version order, each version once.
+        events = wait_until(lambda: (lambda ev: ev if len(ev) >= 8 else None)(self.review_events(listing)),
+                            timeout=5, message="eight review events")
+        versions = [json.loads(m["payload"])["data"]["listing_rating"]["version"] for m in events]
+        self.assertEqual(versions, list(range(1, 9)))
+        self.assertEqual(json.loads(events[-1]["payload"])["data"]["listing_rating"],
+                         {"count": 8, "sum": sum(ratings), "version": 8})
 
 
 if __name__ == "__main__":
