@@ -43,8 +43,7 @@ static int compare_code(const void *key, const void *elem) {
 
 static const currency_t *lookup(const char *code) {
     if (code == NULL || strlen(code) != 3) return NULL;
-    return bsearch(code, currencies, sizeof(currencies) / sizeof(currencies[0]), sizeof(currencies[0]),
-                   compare_code);
+    return bsearch(code, currencies, sizeof(currencies) / sizeof(currencies[0]), sizeof(currencies[0]), compare_code);
 }
 
 int roam_currency_valid(const char *code) { return lookup(code) != NULL; }
@@ -54,8 +53,7 @@ int roam_currency_exponent(const char *code) {
     return c ? c->exponent : -1;
 }
 
-int roam_money_parse(const json_t *v, const char *field, const char *currency_must, roam_money_t *out,
-                     json_t *errors) {
+int roam_money_parse(const json_t *v, const char *field, const char *currency_must, roam_money_t *out, json_t *errors) {
     memset(out, 0, sizeof(*out));
     if (v == NULL) {
         roam_field_error(errors, field, "is required");

@@ -40,8 +40,7 @@ int roam_currency_exponent(const char *code);
  * currency is accepted (the listing's). Returns 0, or -1 with at least one
  * {field, message} appended to errors.
  */
-int roam_money_parse(const json_t *v, const char *field, const char *currency_must, roam_money_t *out,
-                     json_t *errors);
+int roam_money_parse(const json_t *v, const char *field, const char *currency_must, roam_money_t *out, json_t *errors);
 
 /* {"amount": amount, "currency": currency}. Returns new, or NULL when memory runs out. */
 json_t *roam_money_json(int64_t amount, const char *currency);

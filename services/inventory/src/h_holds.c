@@ -80,18 +80,13 @@ int h_holds_create(roam_req_t *req) {
     int max_guests = 0;
     int rc = store_hold_create(c, &in, &json, &max_guests);
     switch (rc) {
-    case HOLD_CREATED:
-        json_decref(errors);
-        return respond_text(req, 201, json);
-    case HOLD_REPLAYED:
-        json_decref(errors);
-        return respond_text(req, 200, json);
+    case HOLD_CREATED: json_decref(errors); return respond_text(req, 201, json);
+    case HOLD_REPLAYED: json_decref(errors); return respond_text(req, 200, json);
     case HOLD_MISMATCH:
         json_decref(errors);
         free(json);
-        return roam_respond_problem(req, "hold_mismatch",
-                                    "Hold %s exists with other parameters; use a new hold_id for a new hold",
-                                    in.hold_id);
+        return roam_respond_problem(
+            req, "hold_mismatch", "Hold %s exists with other parameters; use a new hold_id for a new hold", in.hold_id);
     case HOLD_TOO_MANY_GUESTS:
         roam_field_error(errors, "guests", "must be at most %ld (%d per unit, %ld units)",
                          (long)max_guests * in.stay.quantity, max_guests, in.stay.quantity);

@@ -43,8 +43,9 @@ static int read_listing(roam_req_t *req, roam_dbconn_t *c, int partial, inv_list
         char canonical[64];
         int rc = store_timezone_canonical(c, in->timezone, canonical);
         if (rc == ROAM_ENOTFOUND) {
-            roam_field_error(errors, "timezone", "is not a time zone PostgreSQL knows (IANA names such as "
-                                                 "\"Europe/Paris\")");
+            roam_field_error(errors, "timezone",
+                             "is not a time zone PostgreSQL knows (IANA names such as "
+                             "\"Europe/Paris\")");
         } else if (rc != 0) {
             json_decref(errors);
             return unavailable(req, "The database");

@@ -35,32 +35,32 @@ int h_search_suggest(roam_req_t *req);  /* GET /listings/suggest */
 
 /* ---- h_holds.c: holds for the booking service (internal) ------------------- */
 
-int h_holds_create(roam_req_t *req);  /* POST /internal/holds */
-int h_holds_get(roam_req_t *req);     /* GET  /internal/holds/{id} */
-int h_holds_release(roam_req_t *req); /* POST /internal/holds/{id}/release */
-int h_holds_confirm(roam_req_t *req); /* POST /internal/holds/{id}/confirm */
+int h_holds_create(roam_req_t *req);      /* POST /internal/holds */
+int h_holds_get(roam_req_t *req);         /* GET  /internal/holds/{id} */
+int h_holds_release(roam_req_t *req);     /* POST /internal/holds/{id}/release */
+int h_holds_confirm(roam_req_t *req);     /* POST /internal/holds/{id}/confirm */
 int h_listings_internal(roam_req_t *req); /* GET /internal/listings/{id} */
 
 /* ---- validate.c: pure checks of what clients send (tests/unit/test_inventory_helpers.c) ---- */
 
-#define INV_TITLE_MAX          200
-#define INV_DESCRIPTION_MAX    10000
-#define INV_PLACE_MAX          100 /* city, country */
-#define INV_ADDRESS_MAX        300
-#define INV_AMENITIES_MAX      50
-#define INV_AMENITY_MAX        40
-#define INV_PHOTOS_MAX         20
-#define INV_PHOTO_URL_MAX      2048
-#define INV_POLICY_HOURS_MAX   8760
-#define INV_UNIT_NAME_MAX      100
-#define INV_UNIT_DESC_MAX      2000
-#define INV_MAX_GUESTS_MAX     50
-#define INV_QUANTITY_MAX       1000
-#define INV_CALENDAR_DAYS_MAX  366 /* a calendar change or availability range */
-#define INV_STAY_NIGHTS_MAX    30  /* a quote or a hold */
-#define INV_BOOKABLE_AHEAD     365 /* the last bookable night is today + 365 (listing time) */
-#define INV_PAGE_MAX           100
-#define INV_PAGE_DEFAULT       20
+#define INV_TITLE_MAX         200
+#define INV_DESCRIPTION_MAX   10000
+#define INV_PLACE_MAX         100 /* city, country */
+#define INV_ADDRESS_MAX       300
+#define INV_AMENITIES_MAX     50
+#define INV_AMENITY_MAX       40
+#define INV_PHOTOS_MAX        20
+#define INV_PHOTO_URL_MAX     2048
+#define INV_POLICY_HOURS_MAX  8760
+#define INV_UNIT_NAME_MAX     100
+#define INV_UNIT_DESC_MAX     2000
+#define INV_MAX_GUESTS_MAX    50
+#define INV_QUANTITY_MAX      1000
+#define INV_CALENDAR_DAYS_MAX 366 /* a calendar change or availability range */
+#define INV_STAY_NIGHTS_MAX   30  /* a quote or a hold */
+#define INV_BOOKABLE_AHEAD    365 /* the last bookable night is today + 365 (listing time) */
+#define INV_PAGE_MAX          100
+#define INV_PAGE_DEFAULT      20
 
 /* Number of UTF-8 code points in s[0..len) (valid UTF-8: jansson checked it). */
 size_t inv_utf8_chars(const char *s, size_t len);
@@ -226,8 +226,8 @@ char *store_text(PGresult *r, int row, int col);
  * minus the policy's hours. PostgreSQL does the zone arithmetic (DST and all).
  */
 #define INV_SQL_FREE_CANCELLATION(check_in, tz, hours)                                                                 \
-    "CASE WHEN (" hours ") > 0 THEN ((" check_in ")::timestamp AT TIME ZONE (" tz ")) - make_interval(hours => (" hours \
-    ")) END"
+    "CASE WHEN (" hours ") > 0 THEN ((" check_in ")::timestamp AT TIME ZONE (" tz                                      \
+    ")) - make_interval(hours => (" hours ")) END"
 
 struct inv_unit_input {
     char *name, *description; /* new, trimmed; description NULL when absent */
@@ -248,9 +248,9 @@ int store_unit_create(roam_dbconn_t *c, const char *listing_id, const char *oper
 /* What calendar requests need to know about a listing (and one of its units). */
 typedef struct {
     char currency[4];
-    inv_date_t today;   /* in the listing's time zone */
-    int active;         /* status active */
-    int unit_found;     /* the unit asked for is the listing's */
+    inv_date_t today; /* in the listing's time zone */
+    int active;       /* status active */
+    int unit_found;   /* the unit asked for is the listing's */
 } inv_listing_ctx_t;
 
 /*
@@ -301,16 +301,16 @@ typedef struct {
 } inv_hold_input_t;
 
 typedef enum {
-    HOLD_CREATED = 1,    /* 201: the units are held */
-    HOLD_REPLAYED,       /* 200: the same hold existed; its body */
-    HOLD_MISMATCH,       /* 409 hold_mismatch: the id holds something else */
-    HOLD_SOLD_OUT,       /* 409 sold_out */
-    HOLD_NO_LISTING,     /* 404: no such listing */
-    HOLD_NO_UNIT,        /* 404: no such unit */
+    HOLD_CREATED = 1,     /* 201: the units are held */
+    HOLD_REPLAYED,        /* 200: the same hold existed; its body */
+    HOLD_MISMATCH,        /* 409 hold_mismatch: the id holds something else */
+    HOLD_SOLD_OUT,        /* 409 sold_out */
+    HOLD_NO_LISTING,      /* 404: no such listing */
+    HOLD_NO_UNIT,         /* 404: no such unit */
     HOLD_TOO_MANY_GUESTS, /* 422 guests */
-    HOLD_OK,             /* 200: released or confirmed (or it was already) */
-    HOLD_IS_RELEASED,    /* 409 hold_released: a released hold cannot be confirmed */
-    HOLD_NOT_FOUND,      /* 404: no such hold */
+    HOLD_OK,              /* 200: released or confirmed (or it was already) */
+    HOLD_IS_RELEASED,     /* 409 hold_released: a released hold cannot be confirmed */
+    HOLD_NOT_FOUND,       /* 404: no such hold */
 } inv_hold_outcome_t;
 
 /*

@@ -106,7 +106,7 @@ int store_listing_ctx(roam_dbconn_t *c, const char *listing_id, const char *oper
 /* The items of availability from rows named d (unit_id, day, available, price, closed), currency $n. */
 #define AVAILABILITY_ITEM(cur)                                                                                         \
     "json_build_object('unit_id', d.unit_id, 'date', to_char(d.day, 'YYYY-MM-DD'), "                                   \
-    "'available', greatest(d.available, 0), 'price', json_build_object('amount', d.price, 'currency', " cur "), "       \
+    "'available', greatest(d.available, 0), 'price', json_build_object('amount', d.price, 'currency', " cur "), "      \
     "'closed', d.closed)"
 
 int store_calendar_update(roam_dbconn_t *c, const char *unit_id, const char *currency, const inv_calendar_change_t *ch,
@@ -119,13 +119,16 @@ int store_calendar_update(roam_dbconn_t *c, const char *unit_id, const char *cur
                        to,
                        ch->quantity >= 0 ? num(qty, ch->quantity) : NULL,
                        ch->price >= 0 ? num(price, ch->price) : NULL,
-                       ch->closed < 0 ? NULL : ch->closed ? "t" : "f",
+                       ch->closed < 0 ? NULL
+                       : ch->closed   ? "t"
+                                      : "f",
                        currency};
     /*
      * One statement: a date whose new quantity is below what is held and
      * booked breaks calendar_days_not_oversold, which undoes the whole
      * statement. Rows are written in date order, as holds lock them.
      */
+    /* clang-format off */
     PGresult *r = roam_db_query(
         c,
         "WITH d AS (INSERT INTO calendar_days AS c (unit_id, day, quantity, price, closed) "
@@ -138,6 +141,7 @@ int store_calendar_update(roam_dbconn_t *c, const char *unit_id, const char *cur
         "SELECT json_build_object('items', coalesce(array_to_json(array_agg(" AVAILABILITY_ITEM("$7::text")
         " ORDER BY d.day)), '[]'::json)) FROM d",
         7, p);
+    /* clang-format on */
     if (r == NULL) return strcmp(roam_db_sqlstate(c), "23514") == 0 ? ROAM_ECONFLICT : ROAM_EIO;
     int rc = single_text(r, json);
     return rc == ROAM_ENOTFOUND ? ROAM_EIO : rc;
@@ -151,6 +155,7 @@ int store_availability(roam_dbconn_t *c, const char *listing_id, const char *uni
     inv_date_format(from, f);
     inv_date_format(to, t);
     const char *p[] = {listing_id, unit_id, f, t};
+    /* clang-format off */
     PGresult *r = roam_db_query(
         c,
         "SELECT json_build_object('items', coalesce(array_to_json(array_agg(" AVAILABILITY_ITEM("d.currency")
@@ -163,6 +168,7 @@ int store_availability(roam_dbconn_t *c, const char *listing_id, const char *uni
         "LEFT JOIN calendar_days c ON c.unit_id = u.id AND c.day = $3::date + i "
         "WHERE l.id = $1 AND ($2::uuid IS NULL OR u.id = $2::uuid)) d",
         4, p);
+    /* clang-format on */
     if (r == NULL) return ROAM_EIO;
     int rc = single_text(r, json);
     return rc == ROAM_ENOTFOUND ? ROAM_EIO : rc;
@@ -175,13 +181,19 @@ int store_quote(roam_dbconn_t *c, const char *listing_id, const char *unit_id, c
     char in[11], out[11], guests[24], qty[24], ahead[24];
     inv_date_format(stay->check_in, in);
     inv_date_format(stay->check_out, out);
-    const char *p[] = {listing_id, unit_id, in, out, num(guests, stay->guests), num(qty, stay->quantity),
+    const char *p[] = {listing_id,
+                       unit_id,
+                       in,
+                       out,
+                       num(guests, stay->guests),
+                       num(qty, stay->quantity),
                        num(ahead, INV_BOOKABLE_AHEAD)};
     /*
      * available: the listing is active, every night lies in [today, today +
      * 365] of the listing's time zone, the guests fit, and every night is
      * open with enough units. Nothing is locked: a quote is a snapshot.
      */
+    /* clang-format off */
     PGresult *r = roam_db_query(
         c,
         "SELECT json_build_object("
@@ -204,6 +216,7 @@ int store_quote(roam_dbconn_t *c, const char *listing_id, const char *unit_id, c
         "LEFT JOIN calendar_days c ON c.unit_id = u.id AND c.day = $3::date + i) n "
         "WHERE l.id = $1 AND u.id = $2",
         7, p);
+    /* clang-format on */
     if (r == NULL) return ROAM_EIO;
     return single_text(r, json);
 }

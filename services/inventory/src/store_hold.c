@@ -56,8 +56,13 @@ static int existing(roam_dbconn_t *c, const inv_hold_input_t *in, char **json) {
     char in_d[11], out_d[11], guests[24], qty[24];
     inv_date_format(in->stay.check_in, in_d);
     inv_date_format(in->stay.check_out, out_d);
-    const char *p[] = {in->hold_id, in->listing_id, in->unit_id, in_d, out_d,
-                       num(guests, in->stay.guests), num(qty, in->stay.quantity)};
+    const char *p[] = {in->hold_id,
+                       in->listing_id,
+                       in->unit_id,
+                       in_d,
+                       out_d,
+                       num(guests, in->stay.guests),
+                       num(qty, in->stay.quantity)};
     PGresult *r = roam_db_query(c,
                                 "SELECT (h.listing_id, h.unit_id, h.check_in, h.check_out, h.guests, h.quantity) = "
                                 "($2::uuid, $3::uuid, $4::date, $5::date, $6::int, $7::int), " HOLD_BODY
@@ -128,6 +133,7 @@ static int try_create(roam_dbconn_t *c, const inv_hold_input_t *in, char **json,
      * hold records what was sold, if every night was.
      */
     const char *pt[] = {in->unit_id, in_d, out_d, qty, in->hold_id};
+    /* clang-format off */
     r = roam_db_query(
         c,
         "WITH taken AS (INSERT INTO calendar_days AS c (unit_id, day, quantity, price, held) "
@@ -153,6 +159,7 @@ static int try_create(roam_dbconn_t *c, const inv_hold_input_t *in, char **json,
         "WHERE h.id = $5 AND l.id = h.listing_id AND u.id = h.unit_id AND p.n = $3::date - $2::date "
         "RETURNING " HOLD_BODY,
         5, pt);
+    /* clang-format on */
     if (r == NULL) return abandon(c, strcmp(roam_db_sqlstate(c), "23514") == 0 ? HOLD_SOLD_OUT : ROAM_EIO);
     if (PQntuples(r) != 1) {
         PQclear(r);
@@ -204,9 +211,9 @@ static const char release_held_sql[] = LOCKED_NIGHTS "UPDATE calendar_days c SET
                                                      "FROM locked WHERE c.unit_id = $1 AND c.day = locked.day";
 static const char release_booked_sql[] = LOCKED_NIGHTS "UPDATE calendar_days c SET booked = c.booked - $4::int "
                                                        "FROM locked WHERE c.unit_id = $1 AND c.day = locked.day";
-static const char confirm_sql[] = LOCKED_NIGHTS
-    "UPDATE calendar_days c SET held = c.held - $4::int, booked = c.booked + $4::int "
-    "FROM locked WHERE c.unit_id = $1 AND c.day = locked.day";
+static const char confirm_sql[] =
+    LOCKED_NIGHTS "UPDATE calendar_days c SET held = c.held - $4::int, booked = c.booked + $4::int "
+                  "FROM locked WHERE c.unit_id = $1 AND c.day = locked.day";
 
 static int try_move(roam_dbconn_t *c, const char *id, move_t move, char **json) {
     if (roam_db_begin(c) != 0) return ROAM_EIO;
@@ -233,11 +240,15 @@ static int try_move(roam_dbconn_t *c, const char *id, move_t move, char **json) 
     const char *sql = NULL, *next = NULL;
     int outcome = HOLD_OK;
     if (move == MOVE_RELEASE) {
-        if (strcmp(status, "held") == 0) sql = release_held_sql, next = "released";
-        else if (strcmp(status, "booked") == 0) sql = release_booked_sql, next = "released";
+        if (strcmp(status, "held") == 0)
+            sql = release_held_sql, next = "released";
+        else if (strcmp(status, "booked") == 0)
+            sql = release_booked_sql, next = "released";
     } else {
-        if (strcmp(status, "held") == 0) sql = confirm_sql, next = "booked";
-        else if (strcmp(status, "released") == 0) outcome = HOLD_IS_RELEASED;
+        if (strcmp(status, "held") == 0)
+            sql = confirm_sql, next = "booked";
+        else if (strcmp(status, "released") == 0)
+            outcome = HOLD_IS_RELEASED;
     }
     if (sql != NULL) {
         const char *pm[] = {unit, in_d, out_d, qty};

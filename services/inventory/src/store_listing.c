@@ -19,14 +19,14 @@
     "json_build_object('id', l.id, 'operator_id', l.operator_id, 'title', l.title, 'type', l.type, "                   \
     "'description', l.description, 'city', l.city, 'country', l.country, 'address', l.address, "                       \
     "'latitude', l.latitude, 'longitude', l.longitude, 'timezone', l.timezone, "                                       \
-    "'amenities', to_json(l.amenities), 'photos', to_json(l.photos), 'currency', l.currency, "                        \
+    "'amenities', to_json(l.amenities), 'photos', to_json(l.photos), 'currency', l.currency, "                         \
     "'cancellation_policy', json_build_object('free_cancellation_hours', l.free_cancellation_hours, "                  \
     "'refund_percent_after', l.refund_percent_after), "                                                                \
     "'rating', json_build_object('average', CASE WHEN l.rating_count > 0 "                                             \
     "THEN round(l.rating_sum::numeric / l.rating_count, 1) END, 'count', l.rating_count), "                            \
     "'units', coalesce((SELECT array_to_json(array_agg(json_build_object('id', u.id, 'name', u.name, "                 \
-    "'description', u.description, 'max_guests', u.max_guests, 'quantity', u.quantity, "                              \
-    "'base_price', json_build_object('amount', u.base_price, 'currency', l.currency)) ORDER BY u.created_at, u.id)) " \
+    "'description', u.description, 'max_guests', u.max_guests, 'quantity', u.quantity, "                               \
+    "'base_price', json_build_object('amount', u.base_price, 'currency', l.currency)) ORDER BY u.created_at, u.id)) "  \
     "FROM units u WHERE u.listing_id = l.id), '[]'::json), "                                                           \
     "'status', l.status, 'created_at', " INV_SQL_RFC3339("l.created_at") ")"
 
@@ -41,9 +41,12 @@ char *store_text(PGresult *r, int row, int col) {
     for (int i = 0; i < len; i++) {
         char ch = in[i];
         if (in_string) {
-            if (escaped) escaped = 0;
-            else if (ch == '\\') escaped = 1;
-            else if (ch == '"') in_string = 0;
+            if (escaped)
+                escaped = 0;
+            else if (ch == '\\')
+                escaped = 1;
+            else if (ch == '"')
+                in_string = 0;
         } else if (ch == '"') {
             in_string = 1;
         } else if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r') {
@@ -219,7 +222,8 @@ int store_listing_update(roam_dbconn_t *c, const char *id, const char *operator_
         "longitude = CASE WHEN $11::boolean THEN $13::float8 ELSE l.longitude END, "
         "amenities = CASE WHEN $14::json IS NULL THEN l.amenities "
         "ELSE ARRAY(SELECT json_array_elements_text($14::json)) END, "
-        "photos = CASE WHEN $15::json IS NULL THEN l.photos ELSE ARRAY(SELECT json_array_elements_text($15::json)) END, "
+        "photos = CASE WHEN $15::json IS NULL THEN l.photos ELSE ARRAY(SELECT json_array_elements_text($15::json)) "
+        "END, "
         "currency = coalesce($16, l.currency), "
         "free_cancellation_hours = coalesce($17::int, l.free_cancellation_hours), "
         "refund_percent_after = coalesce($18::int, l.refund_percent_after), updated_at = now() "
@@ -266,13 +270,13 @@ int store_listing_page(roam_dbconn_t *c, const char *operator_id, long limit, co
     snprintf(us, sizeof(us), "%lld", pos ? pos->created_us : 0LL);
     const char *p[] = {operator_id, pos ? us : NULL, pos ? pos->id : NULL, int_text(lim, limit + 1)};
     /* One row more than asked tells whether there is a next page. */
-    PGresult *r = roam_db_query(
-        c,
-        "SELECT " LISTING_JSON ", (extract(epoch FROM l.created_at) * 1000000)::bigint, l.id "
-        "FROM listings l WHERE l.operator_id = $1 AND ($2::bigint IS NULL OR "
-        "(l.created_at, l.id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid)) "
-        "ORDER BY l.created_at DESC, l.id DESC LIMIT $4::int",
-        4, p);
+    PGresult *r =
+        roam_db_query(c,
+                      "SELECT " LISTING_JSON ", (extract(epoch FROM l.created_at) * 1000000)::bigint, l.id "
+                      "FROM listings l WHERE l.operator_id = $1 AND ($2::bigint IS NULL OR "
+                      "(l.created_at, l.id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid)) "
+                      "ORDER BY l.created_at DESC, l.id DESC LIMIT $4::int",
+                      4, p);
     if (r == NULL) return ROAM_EIO;
     int rows = PQntuples(r);
     int shown = rows > limit ? (int)limit : rows;

@@ -456,8 +456,7 @@ void inv_listing_input_cleanup(inv_listing_input_t *in) {
 int inv_unit_input_parse(json_t *body, inv_unit_input_t *in, json_t *errors) {
     memset(in, 0, sizeof(*in));
     unsigned present = 0;
-    if (text_member(body, "name", 1, 0, INV_UNIT_NAME_MAX, 0, errors, &in->name, &present, 1) != 0)
-        return ROAM_ENOMEM;
+    if (text_member(body, "name", 1, 0, INV_UNIT_NAME_MAX, 0, errors, &in->name, &present, 1) != 0) return ROAM_ENOMEM;
     if (text_member(body, "description", 0, 1, INV_UNIT_DESC_MAX, 1, errors, &in->description, &present, 2) != 0)
         return ROAM_ENOMEM;
     int_member(body, "max_guests", "max_guests", 1, INV_MAX_GUESTS_MAX, errors, &in->max_guests);
