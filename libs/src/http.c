@@ -319,7 +319,7 @@ int roam_respond_raw(roam_req_t *req, int status, const char *content_type, char
 
 /* Serialises and answers; on out-of-memory answers a fixed 503. */
 static int respond_doc(roam_req_t *req, int status, const char *type, json_t *doc) {
-    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(doc);
     if (text == NULL) {
         static const char oom[] = "{\"type\":\"urn:roam:problem:upstream_unavailable\",\"title\":\"Service "
