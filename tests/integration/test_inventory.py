@@ -394,10 +394,13 @@ class InventoryTest(StackTestCase):
         self.assertEqual([l["id"] for l in first["items"]], [late] + list(reversed(made)))
         self.assertIsNone(first["next_cursor"])
         self.assertEqual(set(first["items"][0]), LISTING_KEYS)
-        for q in ("limit=0", "limit=101", "limit=abc", "limit=", "limit=2.5"):
+        for q in ("limit=0", "limit=101", "limit=abc", "limit=-1", "limit=2.5"):
             self.assert_invalid(self.api("GET", f"/operator/listings?{q}", user=op), "limit")
-        for q in ("cursor=bogus", "cursor=", "cursor=MTIzOmFiYw"):
+        for q in ("cursor=bogus", "cursor=MTIzOmFiYw"):
             self.assert_invalid(self.api("GET", f"/operator/listings?{q}", user=op), "cursor")
+        # An empty parameter counts as absent.
+        r = self.api("GET", "/operator/listings?limit=&cursor=", user=op)
+        self.assertEqual([l["id"] for l in r.json()["items"]], [late] + list(reversed(made)), r)
 
     # -- units ------------------------------------------------------------------
 

@@ -145,11 +145,11 @@ int h_listings_mine(roam_req_t *req) {
     if (op == NULL) return 403;
     json_t *errors = json_array();
     long limit = INV_PAGE_DEFAULT;
-    const char *s = roam_req_query(req, "limit");
+    const char *s = inv_query(req, "limit");
     if (s != NULL && inv_int_parse(s, 1, INV_PAGE_MAX, &limit) != 0)
         roam_field_error(errors, "limit", "must be an integer from 1 to %d", INV_PAGE_MAX);
     inv_cursor_t pos;
-    const char *cursor = roam_req_query(req, "cursor");
+    const char *cursor = inv_query(req, "cursor");
     if (cursor != NULL && inv_cursor_decode(cursor, &pos) != 0)
         roam_field_error(errors, "cursor", "must be a next_cursor from an earlier page");
     if (json_array_size(errors) > 0) return roam_respond_invalid(req, errors);

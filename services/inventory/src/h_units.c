@@ -114,7 +114,7 @@ int h_calendar_update(roam_req_t *req) {
 
 /* A date query argument: 1 and *out when given and valid, 0 when absent, -1 with an error when invalid. */
 static int query_date(roam_req_t *req, const char *name, json_t *errors, inv_date_t *out) {
-    const char *s = roam_req_query(req, name);
+    const char *s = inv_query(req, name);
     if (s == NULL) return 0;
     if (inv_date_parse(s, out) != 0) {
         roam_field_error(errors, name, "must be a date (YYYY-MM-DD) that exists");
@@ -130,7 +130,7 @@ int h_calendar_availability(roam_req_t *req) {
     inv_date_t from = 0, to = 0;
     int has_from = query_date(req, "from", errors, &from);
     int has_to = query_date(req, "to", errors, &to);
-    const char *unit_id = roam_req_query(req, "unit_id");
+    const char *unit_id = inv_query(req, "unit_id");
     if (unit_id != NULL && !roam_uuid_valid(unit_id)) roam_field_error(errors, "unit_id", "must be a unit id");
     if (json_array_size(errors) > 0) return roam_respond_invalid(req, errors);
 
@@ -170,7 +170,7 @@ int h_calendar_quote(roam_req_t *req) {
     const char *listing_id = roam_req_param(req, "id");
     if (!roam_uuid_valid(listing_id)) return no_listing(req);
     json_t *errors = json_array();
-    const char *unit_id = roam_req_query(req, "unit_id");
+    const char *unit_id = inv_query(req, "unit_id");
     if (unit_id == NULL)
         roam_field_error(errors, "unit_id", "is required");
     else if (!roam_uuid_valid(unit_id))
@@ -185,9 +185,9 @@ int h_calendar_quote(roam_req_t *req) {
         if (got == 0) roam_field_error(errors, names[i], "is required");
         if (got != 1) dates_ok = 0;
     }
-    const char *s = roam_req_query(req, "guests");
+    const char *s = inv_query(req, "guests");
     if (s != NULL && inv_int_parse(s, 1, INV_MAX_GUESTS_MAX * INV_QUANTITY_MAX, &stay.guests) != 0) stay.guests = 0;
-    s = roam_req_query(req, "quantity");
+    s = inv_query(req, "quantity");
     if (s != NULL && inv_int_parse(s, 1, INV_QUANTITY_MAX, &stay.quantity) != 0) stay.quantity = 0;
     inv_stay_check(&stay, dates_ok, errors);
 

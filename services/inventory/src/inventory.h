@@ -100,6 +100,8 @@ void inv_date_format(inv_date_t d, char out[11]);
 /* Today's date in UTC (for the checks the contract states in UTC). */
 inv_date_t inv_today_utc(void);
 
+/* A query argument (decoded, borrowed), or NULL when it is absent or empty: "?cursor=" counts as absent. */
+const char *inv_query(roam_req_t *req, const char *name);
 /*
  * Parses a decimal integer query argument (optional sign, digits only, no
  * spaces) into *out when it lies in [min, max]. 0 or -1.

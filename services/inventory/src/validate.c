@@ -155,6 +155,11 @@ inv_date_t inv_today_utc(void) {
 
 /* ---- numbers and cursors ---- */
 
+const char *inv_query(roam_req_t *req, const char *name) {
+    const char *v = roam_req_query(req, name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
 int inv_int_parse(const char *s, long min, long max, long *out) {
     if (s == NULL || s[0] == '\0') return -1;
     const char *p = s;
