@@ -350,6 +350,36 @@ class InventoryTest(StackTestCase):
         r = self.internal("POST", "/internal/holds", self.hold_body(listing, unit, days(today, 3), days(today, 5)))
         problem(self, r, 409, "sold_out")
 
+    def test_null_means_absent_on_create_and_default_on_patch(self):
+        doc = self.create_listing(timezone=None, address=None, latitude=None, longitude=None, amenities=None,
+                                  photos=None)
+        self.assertEqual((doc["timezone"], doc["address"], doc["latitude"], doc["amenities"], doc["photos"]),
+                         ("UTC", None, None, [], []))
+        listing = self.create_listing(timezone="Etc/GMT+3")
+        self.assertEqual(listing["timezone"], "Etc/GMT+3")
+        r = self.api("PATCH", f"/listings/{listing['id']}", {"timezone": None, "photos": None}, self.op_a)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["timezone"], r.json()["photos"]), ("UTC", []))
+
+    def test_an_archived_listing_can_still_be_edited_by_its_operator(self):
+        listing = self.create_listing()
+        self.assertEqual(self.api("DELETE", f"/listings/{listing['id']}", user=self.op_a).status, 204)
+        r = self.api("PATCH", f"/listings/{listing['id']}", {"title": "Closed for good"}, self.op_a)
+        self.assertEqual((r.status, r.json()["title"], r.json()["status"]), (200, "Closed for good", "archived"), r)
+        unit = self.add_unit(listing)
+        start = today_in("Europe/Paris") + timedelta(days=2)
+        r = self.put_calendar(listing, unit, {"from": start.isoformat(), "to": days(start, 1), "closed": True})
+        self.assertEqual(r.status, 200, r)
+
+    def test_rating_average_is_rounded_to_one_decimal(self):
+        listing = self.create_listing()
+        # The review service's totals, as ratings.c applies them from review events.
+        for count, total, average in ((4, 17, 4.3), (3, 13, 4.3), (3, 11, 3.7), (1, 5, 5)):
+            self.stack.psql(f"UPDATE inventory.listings SET rating_count = {count}, rating_sum = {total} "
+                            f"WHERE id = '{listing['id']}'")
+            doc = self.api("GET", f"/listings/{listing['id']}").json()
+            self.assertEqual(doc["rating"], {"average": average, "count": count})
+
     def test_another_operator_gets_404_and_changes_nothing(self):
         listing = self.create_listing()
         unit = self.add_unit(listing)
@@ -489,6 +519,8 @@ class InventoryTest(StackTestCase):
                          [(first["id"], d) for d in dates(today, 30)] + [(second["id"], d) for d in dates(today, 30)])
         self.assertEqual(items[0]["price"], {"amount": 100, "currency": "USD"})
         self.assertEqual(items[30]["available"], 3)
+        past = self.availability(listing, f"?unit_id={first['id']}&from={days(today, -3)}&to={days(today, -1)}")
+        self.assertEqual([(i["date"], i["available"]) for i in past], [(days(today, -3), 2), (days(today, -2), 2)])
         only = self.availability(listing, f"?unit_id={second['id']}&from={today.isoformat()}&to={days(today, 366)}")
         self.assertEqual(len(only), 366)
         self.assertEqual({i["unit_id"] for i in only}, {second["id"]})
