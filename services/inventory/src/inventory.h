@@ -33,6 +33,53 @@ int h_calendar_quote(roam_req_t *req);        /* GET  /listings/{id}/quote */
 int h_search_listings(roam_req_t *req); /* GET /listings */
 int h_search_suggest(roam_req_t *req);  /* GET /listings/suggest */
 
+/* ---- store_search.c: the search and suggest queries ------------------------ */
+
+typedef enum {
+    SEARCH_SORT_RELEVANCE,
+    SEARCH_SORT_PRICE_ASC,
+    SEARCH_SORT_PRICE_DESC,
+    SEARCH_SORT_RATING,
+} search_sort_t;
+
+#define SEARCH_NPARAMS 20
+
+/*
+ * A validated search (h_search.c checks every value). Strings are borrowed,
+ * in the text form PostgreSQL reads; NULL means absent.
+ */
+typedef struct {
+    const char *q;                   /* the search box, trimmed, non-empty */
+    const char *city, *country;      /* matched after fold() */
+    const char *type;                /* hotel, apartment, tour, activity */
+    const char *check_in, *check_out; /* YYYY-MM-DD; both or neither */
+    const char *guests;              /* never NULL ("1" by default) */
+    const char *min_price, *max_price; /* minor units */
+    const char *currency;            /* upper case */
+    const char *amenities;           /* comma-separated, all required */
+    const char *free_cancellation;   /* "true" or "false" */
+    const char *bbox[4];             /* minLon, minLat, maxLon, maxLat: all or none */
+    search_sort_t sort;
+    const char *after_key[2];        /* the previous page's last row: sort keys (k1, k2) ... */
+    const char *after_id;            /* ... and id; all NULL on the first page */
+    int limit;                       /* 1 to 100 */
+} search_query_t;
+
+/*
+ * Runs the search. On success *out gets a new result (PQclear it) of up to
+ * limit + 1 rows: (item JSON text, k1, k2, id), the keys being what a cursor
+ * after that row must carry in after_key/after_id. Returns 0 or ROAM_EIO.
+ */
+int store_search_listings(roam_dbconn_t *c, const search_query_t *q, PGresult **out);
+/* The statement store_search_listings runs (borrowed, static), for tools. */
+const char *store_search_sql(int with_dates, search_sort_t sort);
+/*
+ * The suggest answer for q, {"items": [{city, country, listings}]}, as JSON
+ * text in *json_out (returns new, malloc'ed). Returns 0, ROAM_ENOMEM or
+ * ROAM_EIO.
+ */
+int store_search_suggest(roam_dbconn_t *c, const char *q, char **json_out);
+
 /* ---- h_holds.c: holds for the booking service (internal) ------------------- */
 
 int h_holds_create(roam_req_t *req);      /* POST /internal/holds */

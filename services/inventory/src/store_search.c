@@ -1,0 +1,218 @@
+/*
+ * The search and suggest queries (migrations/0020_search.sql has the
+ * document column, the query builder and the indexes; docs/search.md the
+ * design and the plan).
+ *
+ * One statement per request. Every statement takes the same twenty
+ * parameters (SEARCH_NPARAMS, in the order of search_query_t), NULL for
+ * "absent", and names each of them with its type, so libpq needs no
+ * parameter types. libpq sends it as an unnamed statement, which PostgreSQL
+ * plans with the request's values: "$2 IS NULL OR fold(city) = fold($2)"
+ * becomes "fold(city) = 'paris'" before planning, and the indexes apply.
+ *
+ * Each statement is one of eight fixed texts (with or without dates, times
+ * four sorts), so no SQL is ever assembled at run time.
+ */
+#include "inventory.h"
+
+#include <roam/common.h>
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- the pieces ---- */
+
+/*
+ * price_from with check_in ($5) and check_out ($6): the cheapest stay in a
+ * unit for $7 guests that is open and has a unit left on every night. The
+ * calendar is sparse: a night without a row sells the unit's quantity at
+ * its base price with nothing held, so only existing rows can close a night
+ * or change its price, and a unit with quantity 0 sells only if rows cover
+ * every night. One range scan of the calendar's primary key per unit.
+ */
+#define PRICE_FOR_STAY                                                                                               \
+    " CROSS JOIN LATERAL (SELECT min(u.base_price * ($6::date - $5::date) + n.delta) AS price"                     \
+    " FROM units u"                                                                                                  \
+    " CROSS JOIN LATERAL (SELECT count(*) AS rows, coalesce(sum(d.price - u.base_price), 0)::bigint AS delta,"            \
+    " bool_or(d.closed OR d.quantity - d.held - d.booked < 1) AS unsellable"                                       \
+    " FROM calendar_days d WHERE d.unit_id = u.id AND d.day >= $5::date AND d.day < $6::date) n"                  \
+    " WHERE u.listing_id = l.id AND u.max_guests >= $7::int AND n.unsellable IS NOT TRUE"                          \
+    " AND (u.quantity >= 1 OR n.rows = $6::date - $5::date) OFFSET 0) p"
+
+/* The stay must lie in the listing's bookable window: from its today on, at most 365 days ahead. */
+#define STAY_IN_WINDOW                                                                                               \
+    " AND $5::date >= (now() AT TIME ZONE l.timezone)::date"                                                         \
+    " AND $6::date <= (now() AT TIME ZONE l.timezone)::date + 365"
+
+/*
+ * price_from without dates: the lowest price of any open date with a unit
+ * left in [today, today + 365) of the listing's time zone, over units for
+ * $7 guests. A unit's base price counts when its quantity is at least one
+ * and some date of the window has no row ("gap"); then only rows priced
+ * below the base price can lower it, and the (unit_id, price) index finds
+ * those without reading the others (the window test is written as
+ * arithmetic on purpose, so that the planner leads with that index rather
+ * than the primary key's date range). The gap test probes the window's
+ * first and last dates and counts rows only when both exist, so a sparse
+ * calendar costs about three index probes per unit. OFFSET 0 keeps the
+ * outer conditions on price out of the aggregate (they would evaluate it
+ * twice).
+ */
+#define CHEAPEST_ROW(extra)                                                                                          \
+    "(SELECT d.price FROM calendar_days d WHERE d.unit_id = u.id" extra                                              \
+    " AND d.day - t.today BETWEEN 0 AND 364 AND NOT d.closed AND d.quantity - d.held - d.booked >= 1"               \
+    " ORDER BY d.price LIMIT 1)"
+#define PRICE_ANY_DATE                                                                                               \
+    " CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE l.timezone)::date AS today) t"                                 \
+    " CROSS JOIN LATERAL (SELECT min(CASE WHEN g.gap"                                                               \
+    " THEN LEAST(u.base_price, " CHEAPEST_ROW(" AND d.price < u.base_price") ")"                                    \
+    " ELSE " CHEAPEST_ROW("") " END) AS price"                                                                       \
+    " FROM units u"                                                                                                  \
+    " CROSS JOIN LATERAL (SELECT u.quantity >= 1 AND ("                                                              \
+    " NOT EXISTS (SELECT 1 FROM calendar_days e WHERE e.unit_id = u.id AND e.day = t.today)"                         \
+    " OR NOT EXISTS (SELECT 1 FROM calendar_days e WHERE e.unit_id = u.id AND e.day = t.today + 364)"                \
+    " OR (SELECT count(*) FROM calendar_days e WHERE e.unit_id = u.id"                                               \
+    " AND e.day >= t.today AND e.day < t.today + 365) < 365) AS gap) g"                                             \
+    " WHERE u.listing_id = l.id AND u.max_guests >= $7::int OFFSET 0) p"
+
+/* Without dates $5 and $6 are NULL; naming them keeps their types known. */
+#define NO_STAY " AND $5::date IS NULL AND $6::date IS NULL"
+
+#define FILTERS                                                                                                      \
+    " WHERE l.status = 'active'"                                                                                     \
+    " AND ($1::text IS NULL OR l.search_doc @@ search_tsquery($1::text))"                                            \
+    " AND ($2::text IS NULL OR fold(l.city) = fold($2::text))"                                                       \
+    " AND ($3::text IS NULL OR fold(l.country) = fold($3::text))"                                                    \
+    " AND ($4::text IS NULL OR l.type = $4::text)"                                                                   \
+    " AND ($10::text IS NULL OR l.currency = $10::text)"                                                             \
+    " AND ($11::text IS NULL OR l.amenities @> string_to_array($11::text, ','))"                                     \
+    " AND ($12::boolean IS NULL OR (l.free_cancellation_hours > 0) = $12::boolean)"                                  \
+    " AND ($13::float8 IS NULL OR point(l.longitude, l.latitude)"                                                    \
+    " <@ box(point($13::float8, $14::float8), point($15::float8, $16::float8)))"                                     \
+    " AND p.price IS NOT NULL"                                                                                       \
+    " AND ($8::bigint IS NULL OR p.price >= $8::bigint)"                                                             \
+    " AND ($9::bigint IS NULL OR p.price <= $9::bigint)"
+
+/* The rating as shown (one decimal), NULL when unrated. */
+#define AVERAGE "CASE WHEN l.rating_count > 0 THEN round(l.rating_sum::numeric / l.rating_count, 1) END"
+#define RANK "ts_rank_cd(l.search_doc, search_tsquery($1::text))"
+
+/*
+ * Sort keys (k1, k2) and the keyset condition "after the cursor's row"
+ * ($17, $18, $19 = the last row's keys and id; all NULL on the first page).
+ * Price sorts order by currency, then amount (down for price_desc), then id;
+ * rating by the shown average, best first, unrated last, then id; relevance
+ * by rank, then id.
+ */
+#define KEYS_PRICE ", l.currency::text AS k1, p.price::text AS k2"
+#define AFTER_PRICE_ASC                                                                                              \
+    " AND ($19::uuid IS NULL OR (l.currency::text, p.price, l.id) > ($17::text, $18::bigint, $19::uuid))"
+#define AFTER_PRICE_DESC                                                                                             \
+    " AND ($19::uuid IS NULL OR l.currency::text > $17::text OR (l.currency::text = $17::text"                       \
+    " AND (p.price < $18::bigint OR (p.price = $18::bigint AND l.id > $19::uuid))))"
+
+#define KEYS_RATING ", (" AVERAGE ")::text AS k1, $18::text AS k2"
+#define AFTER_RATING                                                                                                 \
+    " AND ($19::uuid IS NULL OR CASE WHEN $17::numeric IS NULL THEN l.rating_count = 0 AND l.id > $19::uuid"         \
+    " ELSE l.rating_count = 0 OR (" AVERAGE ") < $17::numeric"                                                       \
+    " OR ((" AVERAGE ") = $17::numeric AND l.id > $19::uuid) END)"
+
+#define KEYS_RELEVANCE ", (" RANK ")::text AS k1, $18::text AS k2"
+#define AFTER_RELEVANCE                                                                                              \
+    " AND ($19::uuid IS NULL OR (" RANK ") < $17::real OR ((" RANK ") = $17::real AND l.id > $19::uuid))"
+
+/*
+ * The page: the inner query filters, orders and cuts ($20 rows: the limit
+ * plus one, to know whether there is a next page); the outer one builds
+ * the JSON of those rows only (row_to_json: compact, members in this
+ * order). Columns: item JSON, k1, k2, id.
+ */
+#define PAGE(price, window, keys, after, order, outer_order)                                                         \
+    "SELECT (SELECT row_to_json(j) FROM (SELECT s.id, s.title, s.type, s.city, s.country,"                           \
+    " (SELECT row_to_json(r) FROM (SELECT s.average AS average, s.rating_count AS count) r) AS rating,"             \
+    " (SELECT row_to_json(m) FROM (SELECT s.price AS amount, s.currency AS currency) m) AS price_from,"             \
+    " s.free_cancellation, s.thumbnail_url) j)::text, s.k1, s.k2, s.id"                                              \
+    " FROM (SELECT l.id, l.title, l.type, l.city, l.country, l.rating_count, " AVERAGE " AS average,"               \
+    " p.price, l.currency::text AS currency, l.free_cancellation_hours > 0 AS free_cancellation,"                    \
+    " l.photos[1] AS thumbnail_url" keys " FROM listings l" price FILTERS window after order " LIMIT $20::int) s"  \
+    outer_order
+
+/* [with dates][sort] */
+static const char *const search_sql[2][4] = {
+    {
+        [SEARCH_SORT_RELEVANCE] = PAGE(PRICE_ANY_DATE, NO_STAY, KEYS_RELEVANCE, AFTER_RELEVANCE,
+                                       " ORDER BY " RANK " DESC, l.id", " ORDER BY s.k1::real DESC, s.id"),
+        [SEARCH_SORT_PRICE_ASC] = PAGE(PRICE_ANY_DATE, NO_STAY, KEYS_PRICE, AFTER_PRICE_ASC,
+                                       " ORDER BY l.currency::text, p.price, l.id",
+                                       " ORDER BY s.currency, s.price, s.id"),
+        [SEARCH_SORT_PRICE_DESC] = PAGE(PRICE_ANY_DATE, NO_STAY, KEYS_PRICE, AFTER_PRICE_DESC,
+                                        " ORDER BY l.currency::text, p.price DESC, l.id",
+                                        " ORDER BY s.currency, s.price DESC, s.id"),
+        [SEARCH_SORT_RATING] = PAGE(PRICE_ANY_DATE, NO_STAY, KEYS_RATING, AFTER_RATING,
+                                    " ORDER BY " AVERAGE " DESC NULLS LAST, l.id",
+                                    " ORDER BY s.average DESC NULLS LAST, s.id"),
+    },
+    {
+        [SEARCH_SORT_RELEVANCE] = PAGE(PRICE_FOR_STAY, STAY_IN_WINDOW, KEYS_RELEVANCE, AFTER_RELEVANCE,
+                                       " ORDER BY " RANK " DESC, l.id", " ORDER BY s.k1::real DESC, s.id"),
+        [SEARCH_SORT_PRICE_ASC] = PAGE(PRICE_FOR_STAY, STAY_IN_WINDOW, KEYS_PRICE, AFTER_PRICE_ASC,
+                                       " ORDER BY l.currency::text, p.price, l.id",
+                                       " ORDER BY s.currency, s.price, s.id"),
+        [SEARCH_SORT_PRICE_DESC] = PAGE(PRICE_FOR_STAY, STAY_IN_WINDOW, KEYS_PRICE, AFTER_PRICE_DESC,
+                                        " ORDER BY l.currency::text, p.price DESC, l.id",
+                                        " ORDER BY s.currency, s.price DESC, s.id"),
+        [SEARCH_SORT_RATING] = PAGE(PRICE_FOR_STAY, STAY_IN_WINDOW, KEYS_RATING, AFTER_RATING,
+                                    " ORDER BY " AVERAGE " DESC NULLS LAST, l.id",
+                                    " ORDER BY s.average DESC NULLS LAST, s.id"),
+    },
+};
+
+const char *store_search_sql(int with_dates, search_sort_t sort) { return search_sql[with_dates ? 1 : 0][sort]; }
+
+int store_search_listings(roam_dbconn_t *c, const search_query_t *q, PGresult **out) {
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", q->limit + 1);
+    const char *p[SEARCH_NPARAMS] = {
+        q->q,         q->city,     q->country,      q->type,          q->check_in,   q->check_out, q->guests,
+        q->min_price, q->max_price, q->currency,    q->amenities,     q->free_cancellation,
+        q->bbox[0],   q->bbox[1],  q->bbox[2],      q->bbox[3],       q->after_key[0], q->after_key[1],
+        q->after_id,  limit,
+    };
+    PGresult *r = roam_db_query(c, store_search_sql(q->check_in != NULL, q->sort), SEARCH_NPARAMS, p);
+    if (r == NULL) return ROAM_EIO;
+    *out = r;
+    return 0;
+}
+
+/*
+ * Destinations of active listings whose folded city or country contains
+ * fold($1) (LIKE metacharacters in it escaped), grouped by folded city and
+ * country, so that "Zurich" and "Zürich" are one destination, shown with
+ * its most common spelling. Most listings first, then by name; at most ten.
+ * The trigram indexes serve the substring match for queries of three or
+ * more characters; shorter ones scan the active listings.
+ */
+int store_search_suggest(roam_dbconn_t *c, const char *q, char **json_out) {
+    const char *p[] = {q};
+    PGresult *r = roam_db_query(c,
+                                "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+                                "'city', d.city, 'country', d.country, 'listings', d.listings)"
+                                " ORDER BY d.listings DESC, d.city_key, d.country_key), '[]'::json))::text"
+                                " FROM (SELECT fold(l.city) AS city_key, fold(l.country) AS country_key,"
+                                " mode() WITHIN GROUP (ORDER BY l.city) AS city,"
+                                " mode() WITHIN GROUP (ORDER BY l.country) AS country, count(*) AS listings"
+                                " FROM listings l, (SELECT '%' || replace(replace(replace(fold($1::text), '\\', '\\\\'),"
+                                " '%', '\\%'), '_', '\\_') || '%' AS pattern) e"
+                                " WHERE l.status = 'active'"
+                                " AND (fold(l.city) LIKE e.pattern OR fold(l.country) LIKE e.pattern)"
+                                " GROUP BY 1, 2 ORDER BY listings DESC, city_key, country_key LIMIT 10) d",
+                                1, p);
+    if (r == NULL) return ROAM_EIO;
+    int rc = ROAM_EIO;
+    if (PQntuples(r) == 1) {
+        *json_out = roam_trystrdup(PQgetvalue(r, 0, 0));
+        rc = *json_out ? 0 : ROAM_ENOMEM;
+    }
+    PQclear(r);
+    return rc;
+}
