@@ -529,6 +529,8 @@ class InventoryTest(StackTestCase):
         self.assert_invalid(self.api("GET", f"/listings/{lid}/availability?from={today}&to={today}"), "to")
         self.assert_invalid(self.api("GET", f"/listings/{lid}/availability?from=2026-02-30"), "from")
         self.assert_invalid(self.api("GET", f"/listings/{lid}/availability?to=tomorrow"), "to")
+        self.assert_invalid(self.api("GET", f"/listings/{lid}/availability?from=9999-12-20"), "to")  # + 30 days
+        self.assertEqual(len(self.availability(listing, "?from=0001-01-01&to=0001-01-03")), 4)  # 2 units
         self.assert_invalid(self.api("GET", f"/listings/{lid}/availability?unit_id=x"), "unit_id")
         problem(self, self.api("GET", f"/listings/{lid}/availability?unit_id={uuid.uuid4()}"), 404, "not_found")
 

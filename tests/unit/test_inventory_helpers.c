@@ -133,6 +133,7 @@ static void test_dates(void) {
     }
     CHECK_INT(bad, 0);
     CHECK_INT(last - first + 1, 3652059); /* days in 9999 Gregorian years */
+    CHECK_INT(last, INV_DATE_MAX);
     inv_date_format(0, buf);
     CHECK_STR(buf, "1970-01-01");
     inv_date_format(date_of("2024-02-29"), buf);

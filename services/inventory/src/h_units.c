@@ -152,7 +152,9 @@ int h_calendar_availability(roam_req_t *req) {
     /* Defaults: from today (listing time), to 30 days after from. */
     if (has_from == 0) from = ctx.today;
     if (has_to == 0) to = from + 30;
-    if (to <= from)
+    if (to > INV_DATE_MAX)
+        roam_field_error(errors, "to", "must be at most 9999-12-31");
+    else if (to <= from)
         roam_field_error(errors, "to", "must be after from (the range is [from, to))");
     else if (to - from > INV_CALENDAR_DAYS_MAX)
         roam_field_error(errors, "to", "must be at most %d days after from", INV_CALENDAR_DAYS_MAX);

@@ -137,6 +137,7 @@ int inv_timezone_shape_ok(const char *name);
 
 /* Days since 1970-01-01 of a date (negative before it). */
 typedef int32_t inv_date_t;
+#define INV_DATE_MAX 2932896 /* 9999-12-31, the last date inv_date_parse accepts */
 /*
  * Parses a strict YYYY-MM-DD date (years 0001 to 9999) that exists
  * (2026-02-29 does not). 0, or -1 with *out untouched.
