@@ -26,17 +26,17 @@
 #include <string.h>
 #include <time.h>
 
-#define SEARCH_Q_MAX 200          /* characters of q */
-#define SEARCH_PLACE_MAX 200      /* characters of city and country */
-#define SEARCH_AMENITY_MAX 50     /* characters of one amenity */
-#define SEARCH_AMENITIES_MAX 20   /* amenities in one search */
-#define SEARCH_GUESTS_MAX 100
+#define SEARCH_Q_MAX         200 /* characters of q */
+#define SEARCH_PLACE_MAX     200 /* characters of city and country */
+#define SEARCH_AMENITY_MAX   50  /* characters of one amenity */
+#define SEARCH_AMENITIES_MAX 20  /* amenities in one search */
+#define SEARCH_GUESTS_MAX    100
 #define SEARCH_LIMIT_DEFAULT 20
-#define SEARCH_LIMIT_MAX 100
-#define SEARCH_NIGHTS_MAX 30
-#define SEARCH_DAYS_AHEAD 365     /* the last date a stay may reach, from today (UTC) */
-#define SEARCH_CURSOR_MAX 1024    /* characters of a cursor */
-#define SUGGEST_Q_MAX 100
+#define SEARCH_LIMIT_MAX     100
+#define SEARCH_NIGHTS_MAX    30
+#define SEARCH_DAYS_AHEAD    365  /* the last date a stay may reach, from today (UTC) */
+#define SEARCH_CURSOR_MAX    1024 /* characters of a cursor */
+#define SUGGEST_Q_MAX        100
 
 /* ---- small pure helpers ---- */
 
@@ -115,8 +115,7 @@ static int parse_digits(const char *s, long long *out) {
 static int parse_number(const char *s, double *out) {
     if (*s == '\0' || strlen(s) > 32) return -1;
     for (const char *p = s; *p; p++)
-        if (!(isdigit((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.' || *p == 'e' || *p == 'E'))
-            return -1;
+        if (!(isdigit((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.' || *p == 'e' || *p == 'E')) return -1;
     char *end;
     double v = strtod(s, &end);
     if (*end != '\0' || !isfinite(v)) return -1;
@@ -266,8 +265,7 @@ static void parse_stay(roam_req_t *req, search_query_t *q, json_t *errors) {
     if (co == NULL && ci != NULL) roam_field_error(errors, "check_out", "is required with check_in");
     if (ok_in && ok_out) {
         long today = (long)(time(NULL) / 86400); /* UTC */
-        if (din < today - 1)
-            roam_field_error(errors, "check_in", "must not be before yesterday (UTC)");
+        if (din < today - 1) roam_field_error(errors, "check_in", "must not be before yesterday (UTC)");
         if (dout <= din)
             roam_field_error(errors, "check_out", "must be after check_in");
         else if (dout - din > SEARCH_NIGHTS_MAX)
@@ -307,9 +305,9 @@ static const char *text_arg(roam_req_t *req, const char *name, size_t max, json_
  * concatenation.
  */
 static int fingerprint(roam_req_t *req, const search_query_t *q, char out[17]) {
-    const char *v[] = {q->q,        q->city,      q->country,   q->type,     q->check_in, q->check_out,
-                       q->guests,   q->min_price, q->max_price, q->currency, q->amenities, q->free_cancellation,
-                       q->bbox[0],  q->bbox[1],   q->bbox[2],   q->bbox[3],  sort_names[q->sort]};
+    const char *v[] = {q->q,       q->city,      q->country,   q->type,     q->check_in,        q->check_out,
+                       q->guests,  q->min_price, q->max_price, q->currency, q->amenities,       q->free_cancellation,
+                       q->bbox[0], q->bbox[1],   q->bbox[2],   q->bbox[3],  sort_names[q->sort]};
     char *text = roam_req_strdup(req, "search/1");
     for (size_t i = 0; text != NULL && i < ROAM_ARRAY_LEN(v); i++)
         text = v[i] ? roam_req_printf(req, "%s|%zu:%s", text, strlen(v[i]), v[i]) : roam_req_printf(req, "%s|-", text);
@@ -333,8 +331,7 @@ static int key_valid(search_sort_t sort, int k, const char *s) {
                isupper((unsigned char)s[2]);
     case SEARCH_SORT_RATING: /* "4.5" */
         return strlen(s) == 3 && isdigit((unsigned char)s[0]) && s[1] == '.' && isdigit((unsigned char)s[2]);
-    case SEARCH_SORT_RELEVANCE:
-        return parse_number(s, &d) == 0;
+    case SEARCH_SORT_RELEVANCE: return parse_number(s, &d) == 0;
     }
     return 0;
 }

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- the pieces ---- */
+/* ---- the pieces (SQL assembled from macros, kept as written) ---- */
+
+/* clang-format off */
 
 /*
  * price_from with check_in ($5) and check_out ($6): the cheapest stay in a
@@ -167,16 +169,17 @@ static const char *const search_sql[2][4] = {
     },
 };
 
+/* clang-format on */
+
 const char *store_search_sql(int with_dates, search_sort_t sort) { return search_sql[with_dates ? 1 : 0][sort]; }
 
 int store_search_listings(roam_dbconn_t *c, const search_query_t *q, PGresult **out) {
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", q->limit + 1);
     const char *p[SEARCH_NPARAMS] = {
-        q->q,         q->city,     q->country,      q->type,          q->check_in,   q->check_out, q->guests,
-        q->min_price, q->max_price, q->currency,    q->amenities,     q->free_cancellation,
-        q->bbox[0],   q->bbox[1],  q->bbox[2],      q->bbox[3],       q->after_key[0], q->after_key[1],
-        q->after_id,  limit,
+        q->q,         q->city,      q->country,      q->type,         q->check_in,          q->check_out, q->guests,
+        q->min_price, q->max_price, q->currency,     q->amenities,    q->free_cancellation, q->bbox[0],   q->bbox[1],
+        q->bbox[2],   q->bbox[3],   q->after_key[0], q->after_key[1], q->after_id,          limit,
     };
     PGresult *r = roam_db_query(c, store_search_sql(q->check_in != NULL, q->sort), SEARCH_NPARAMS, p);
     if (r == NULL) return ROAM_EIO;
@@ -194,19 +197,19 @@ int store_search_listings(roam_dbconn_t *c, const search_query_t *q, PGresult **
  */
 int store_search_suggest(roam_dbconn_t *c, const char *q, char **json_out) {
     const char *p[] = {q};
+    /* clang-format off */
     PGresult *r = roam_db_query(c,
-                                "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
-                                "'city', d.city, 'country', d.country, 'listings', d.listings)"
-                                " ORDER BY d.listings DESC, d.city_key, d.country_key), '[]'::json))::text"
-                                " FROM (SELECT fold(l.city) AS city_key, fold(l.country) AS country_key,"
-                                " mode() WITHIN GROUP (ORDER BY l.city) AS city,"
-                                " mode() WITHIN GROUP (ORDER BY l.country) AS country, count(*) AS listings"
-                                " FROM listings l, (SELECT '%' || replace(replace(replace(fold($1::text), '\\', '\\\\'),"
-                                " '%', '\\%'), '_', '\\_') || '%' AS pattern) e"
-                                " WHERE l.status = 'active'"
-                                " AND (fold(l.city) LIKE e.pattern OR fold(l.country) LIKE e.pattern)"
-                                " GROUP BY 1, 2 ORDER BY listings DESC, city_key, country_key LIMIT 10) d",
-                                1, p);
+        "SELECT '{\"items\":[' || coalesce(string_agg(row_to_json(d)::text, ','"
+        " ORDER BY d.listings DESC, fold(d.city), fold(d.country)), '') || ']}'"
+        " FROM (SELECT mode() WITHIN GROUP (ORDER BY l.city) AS city,"
+        " mode() WITHIN GROUP (ORDER BY l.country) AS country, count(*) AS listings"
+        " FROM listings l, (SELECT '%' || replace(replace(replace(fold($1::text), '\\', '\\\\'),"
+        " '%', '\\%'), '_', '\\_') || '%' AS pattern) e"
+        " WHERE l.status = 'active' AND (fold(l.city) LIKE e.pattern OR fold(l.country) LIKE e.pattern)"
+        " GROUP BY fold(l.city), fold(l.country)"
+        " ORDER BY listings DESC, fold(l.city), fold(l.country) LIMIT 10) d",
+        1, p);
+    /* clang-format on */
     if (r == NULL) return ROAM_EIO;
     int rc = ROAM_EIO;
     if (PQntuples(r) == 1) {
