@@ -317,6 +317,13 @@ int roam_respond_raw(roam_req_t *req, int status, const char *content_type, char
     return status;
 }
 
+int roam_resp_get(const roam_req_t *req, const char **body, size_t *len, const char **content_type) {
+    if (body) *body = req->responded ? req->resp_body : NULL;
+    if (len) *len = req->responded ? req->resp_len : 0;
+    if (content_type) *content_type = req->responded ? req->resp_type : NULL;
+    return req->responded ? req->status : 0;
+}
+
 /* Serialises and answers; on out-of-memory answers a fixed 503. */
 static int respond_doc(roam_req_t *req, int status, const char *type, json_t *doc) {
     char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;

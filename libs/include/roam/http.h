@@ -168,6 +168,14 @@ void roam_req_resume(roam_req_t *req);
 /* Adds a response header (both strings copied). Returns 0 or ROAM_ENOMEM. */
 int roam_resp_header(roam_req_t *req, const char *name, const char *value);
 
+/*
+ * The answer given so far (roam/idempotency.h stores it): its status, or 0
+ * before any roam_respond_*() call. *body (borrowed, may be NULL), *len and
+ * *content_type (borrowed, may be NULL) describe it; any pointer argument may
+ * be NULL. Valid until the next roam_respond_*() call.
+ */
+int roam_resp_get(const roam_req_t *req, const char **body, size_t *len, const char **content_type);
+
 /* Answers with a JSON body. Steals body. Returns status. */
 int roam_respond_json(roam_req_t *req, int status, json_t *body);
 /* Answers with no body (204, or any status). Returns status. */

@@ -13,7 +13,7 @@ int h_internal_booking_get(roam_req_t *req) {
     roam_dbconn_t *c = roam_req_db(req);
     if (c == NULL) return roam_respond_problem(req, "upstream_unavailable", "The database is unreachable");
     json_t *booking = NULL;
-    int rc = store_booking_internal(c, id, &booking);
+    int rc = store_booking_snapshot(c, id, &booking);
     if (rc == ROAM_ENOTFOUND) return roam_respond_problem(req, "not_found", "No such booking");
     if (rc == ROAM_ENOMEM) return roam_respond_problem(req, "upstream_unavailable", "Out of memory");
     if (rc != 0) return roam_respond_problem(req, "upstream_unavailable", "The database failed to answer");
