@@ -21,6 +21,10 @@ int h_auth_logout(roam_req_t *req);
 int h_auth_me(roam_req_t *req);
 int h_auth_jwks(roam_req_t *req);
 
+/* ---- h_internal.c: routes for other services (role "internal") ----------- */
+
+int h_internal_user(roam_req_t *req);
+
 /* ---- validate.c: pure checks of what clients send ------------------------ */
 
 #define AUTH_EMAIL_MAX    254 /* characters */

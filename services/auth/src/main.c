@@ -80,6 +80,7 @@ static const roam_route_t routes[] = {
     {"POST", "/auth/logout", "any", 0, h_auth_logout},
     {"GET", "/auth/me", "any", 0, h_auth_me},
     {"GET", "/auth/jwks.json", NULL, 0, h_auth_jwks},
+    {"GET", "/internal/users/{id}", "internal", 0, h_internal_user},
 };
 
 static const roam_daemon_spec_t spec = {
