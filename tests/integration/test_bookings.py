@@ -492,3 +492,32 @@ class BookingTest(StackTestCase):
             self.assertEqual(doc[k], b[k], k)
         self.assertEqual(doc["operator_id"], self.op["id"])
         self.assertEqual(self.api("GET", f"/internal/bookings/{b['id']}", user=self.trav).status, 404)
+
+    # -- inventory's safety net for holds whose booking never committed ------------------
+
+    def test_inventory_releases_an_orphan_hold_after_its_expiry(self):
+        # As if the booking service died between holding and recording: the hold exists, the booking does not.
+        listing, unit = self.listing(quantity=2)
+        inv = lambda method, path, body=None: http(method, self.inventory.url + path, body,  # noqa: E731
+                                                   headers={"X-Roam-Internal": self.stack.internal_secret})
+        past = (datetime.now(timezone.utc) - timedelta(minutes=11)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        recent = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        base = {"listing_id": listing["id"], "unit_id": unit["id"], "check_in": day(10), "check_out": day(11)}
+        orphan, young = str(uuid.uuid4()), str(uuid.uuid4())
+        self.assertEqual(inv("POST", "/internal/holds", dict(base, hold_id=orphan, expires_at=past)).status, 201)
+        self.assertEqual(inv("POST", "/internal/holds", dict(base, hold_id=young, expires_at=recent)).status, 201)
+        deadline = time.monotonic() + 5
+        while inv("GET", f"/internal/holds/{orphan}").json()["status"] != "released" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(inv("GET", f"/internal/holds/{orphan}").json()["status"], "released")
+        # Within the ten-minute grace period a hold stays.
+        self.assertEqual(inv("GET", f"/internal/holds/{young}").json()["status"], "held")
+        self.assertEqual(self.available(listing, unit, day(10), day(11)), {day(10): 1})
+        r = inv("POST", "/internal/holds", dict(base, hold_id=str(uuid.uuid4()), expires_at="2026-02-30T00:00:00Z"))
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual([e["field"] for e in r.json()["errors"]], ["expires_at"])
+        # Bookings send their hold expiry along.
+        b = self.booked(listing, unit)
+        exp = self.stack.psql_value(f"SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+                                    f"FROM inventory.holds WHERE id = '{b['id']}'")
+        self.assertEqual(exp, b["hold_expires_at"])

@@ -56,6 +56,31 @@ static void int_member(json_t *body, const char *name, long def, long *out) {
     *out = (i < 0 || i > 1000000) ? 0 : (long)i;
 }
 
+/*
+ * The optional expires_at member (the booking's hold expiry, for the orphan
+ * safety net): RFC 3339 UTC to the second, "2026-05-01T12:00:00Z".
+ */
+static void expires_member(json_t *body, json_t *errors, char out[21]) {
+    json_t *v = json_object_get(body, "expires_at");
+    out[0] = '\0';
+    if (v == NULL || json_is_null(v)) return;
+    const char *s = json_string_value(v);
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    int ok = s != NULL && strlen(s) == 20;
+    for (int i = 0; ok && i < 20; i++)
+        ok = shape[i] == 'd' ? (s[i] >= '0' && s[i] <= '9') : s[i] == shape[i];
+    int y = ok ? atoi(s) : 0, mo = ok ? atoi(s + 5) : 0, d = ok ? atoi(s + 8) : 0;
+    int h = ok ? atoi(s + 11) : 0, mi = ok ? atoi(s + 14) : 0, se = ok ? atoi(s + 17) : 0;
+    static const int dim[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (ok && (mo < 1 || mo > 12 || d < 1 || d > dim[mo - 1] || (mo == 2 && d == 29 && !leap))) ok = 0;
+    if (!ok || y < 1 || h > 23 || mi > 59 || se > 59) {
+        roam_field_error(errors, "expires_at", "must be an RFC 3339 UTC timestamp, YYYY-MM-DDTHH:MM:SSZ");
+        return;
+    }
+    memcpy(out, s, 21);
+}
+
 int h_holds_create(roam_req_t *req) {
     json_t *body = roam_req_json(req);
     json_t *errors = json_array();
@@ -69,6 +94,7 @@ int h_holds_create(roam_req_t *req) {
     int_member(body, "guests", 1, &in.stay.guests);
     int_member(body, "quantity", 1, &in.stay.quantity);
     inv_stay_check(&in.stay, dates_ok, errors);
+    expires_member(body, errors, in.expires_at);
     if (json_array_size(errors) > 0) return roam_respond_invalid(req, errors);
 
     roam_dbconn_t *c = roam_req_db(req);

@@ -86,6 +86,16 @@ int h_holds_create(roam_req_t *req);      /* POST /internal/holds */
 int h_holds_get(roam_req_t *req);         /* GET  /internal/holds/{id} */
 int h_holds_release(roam_req_t *req);     /* POST /internal/holds/{id}/release */
 int h_holds_confirm(roam_req_t *req);     /* POST /internal/holds/{id}/confirm */
+
+/* ---- hold_expiry.c: the orphan-hold safety net ---------------------------- */
+
+/*
+ * Starts the thread that releases holds still 'held' ROAM_HOLD_EXPIRY_GRACE_S
+ * (default 600) after their expires_at, every ROAM_HOLD_SWEEP_INTERVAL_MS
+ * (default 10000). 0, or -1 with errbuf.
+ */
+int inventory_hold_expiry_start(roam_daemon_t *d, char *errbuf, size_t errlen);
+void inventory_hold_expiry_stop(void);
 int h_listings_internal(roam_req_t *req); /* GET /internal/listings/{id} */
 
 /* ---- validate.c: pure checks of what clients send (tests/unit/test_inventory_helpers.c) ---- */
@@ -348,6 +358,7 @@ int store_quote(roam_dbconn_t *c, const char *listing_id, const char *unit_id, c
 typedef struct {
     char hold_id[37], listing_id[37], unit_id[37];
     inv_stay_t stay;
+    char expires_at[21]; /* "YYYY-MM-DDTHH:MM:SSZ", or "" when the caller sent none */
 } inv_hold_input_t;
 
 typedef enum {

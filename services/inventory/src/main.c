@@ -7,7 +7,15 @@
  */
 #include "inventory.h"
 
-static int init(roam_daemon_t *d, char *errbuf, size_t errlen) { return inventory_ratings_init(d, errbuf, errlen); }
+static int init(roam_daemon_t *d, char *errbuf, size_t errlen) {
+    if (inventory_ratings_init(d, errbuf, errlen) != 0) return -1;
+    return inventory_hold_expiry_start(d, errbuf, errlen);
+}
+
+static void fini(roam_daemon_t *d) {
+    (void)d;
+    inventory_hold_expiry_stop();
+}
 
 static const roam_route_t routes[] = {
     {"GET", "/listings", NULL, 0, h_search_listings},
@@ -37,6 +45,7 @@ static const roam_daemon_spec_t spec = {
     .nroutes = ROAM_ARRAY_LEN(routes),
     .upstreams = NULL,
     .init = init,
+    .fini = fini,
 };
 
 int main(int argc, char **argv) { return roam_daemon_main(&spec, argc, argv); }

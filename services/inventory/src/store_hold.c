@@ -117,12 +117,14 @@ static int try_create(roam_dbconn_t *c, const inv_hold_input_t *in, char **json,
     if (!active || !in_window) return abandon(c, HOLD_SOLD_OUT);
 
     /* The hold row first: a concurrent call with the same id waits here, before either touches the calendar. */
-    const char *ph[] = {in->hold_id, in->listing_id, in->unit_id, in_d, out_d, qty, guests};
+    const char *ph[] = {
+        in->hold_id, in->listing_id, in->unit_id, in_d, out_d, qty, guests, in->expires_at[0] ? in->expires_at : NULL};
     long n = roam_db_exec(c,
-                          "INSERT INTO holds (id, listing_id, unit_id, check_in, check_out, quantity, guests, status) "
-                          "VALUES ($1, $2, $3, $4::date, $5::date, $6::int, $7::int, 'held') "
+                          "INSERT INTO holds (id, listing_id, unit_id, check_in, check_out, quantity, guests, status, "
+                          "  expires_at) "
+                          "VALUES ($1, $2, $3, $4::date, $5::date, $6::int, $7::int, 'held', $8::timestamptz) "
                           "ON CONFLICT (id) DO NOTHING",
-                          7, ph);
+                          8, ph);
     if (n < 0) return abandon(c, ROAM_EIO);
     if (n == 0) return abandon(c, RETRY); /* it exists now: compare with it */
 
