@@ -300,6 +300,9 @@ class SearchTest(StackTestCase):
         self.calendar(hotel, b, 100, 101, closed=True)  # a closed date sells nothing
         self.assertEqual(self.search(city=city)["items"][0]["price_from"]["amount"], 10000)
         self.assertEqual(self.search(city=city, guests=3)["items"][0]["price_from"]["amount"], 12000)
+        # The last bookable night, today + 365 in the listing's time zone, counts (as in quotes).
+        self.calendar(hotel, a, 365, 366, price=6000)
+        self.assertEqual(self.search(city=city)["items"][0]["price_from"]["amount"], 6000)
 
     def test_listings_with_nothing_to_sell_are_not_found(self):
         city = f"Emptyshire {token()}"
@@ -481,7 +484,7 @@ class SearchTest(StackTestCase):
             ({"check_in": day(12), "check_out": day(11)}, "check_out"),
             ({"check_in": day(-2), "check_out": day(1)}, "check_in"),
             ({"check_in": day(10), "check_out": day(41)}, "check_out"),
-            ({"check_in": day(360), "check_out": day(366)}, "check_out"),
+            ({"check_in": day(362), "check_out": day(368)}, "check_out"),  # the last night is today + 367
             ({"check_in": day(10)}, "check_out"),
             ({"check_out": day(10)}, "check_in"),
             ({"check_in": "2027-02-30", "check_out": "2027-03-02"}, "check_in"),
@@ -532,7 +535,7 @@ class SearchTest(StackTestCase):
         ok = [
             {"check_in": day(-1), "check_out": day(0)},  # yesterday (UTC) is still allowed
             {"check_in": day(10), "check_out": day(40)},  # 30 nights
-            {"check_in": day(364), "check_out": day(365)},  # 365 days ahead
+            {"check_in": day(366), "check_out": day(367)},  # the last night quotes accept too
             {"guests": "1"}, {"guests": "100"}, {"limit": "1"}, {"limit": "100"},
             {"min_price": "0", "max_price": "0", "currency": "eur"},
             {"bbox": "-180,-90,180,90"}, {"q": "x" * 200}, {"free_cancellation": "false"},

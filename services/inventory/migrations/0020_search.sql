@@ -45,3 +45,5 @@ CREATE INDEX listings_city_trgm_idx ON listings USING gin (fold(city) gin_trgm_o
 CREATE INDEX listings_country_trgm_idx ON listings USING gin (fold(country) gin_trgm_ops) WHERE status = 'active';
 -- price_from without dates: a unit's cheapest open dates below its base price.
 CREATE INDEX calendar_days_unit_price_idx ON calendar_days (unit_id, price);
+-- A listing's units with what search reads of them, for index-only scans.
+CREATE INDEX units_search_idx ON units (listing_id) INCLUDE (id, max_guests, quantity, base_price);

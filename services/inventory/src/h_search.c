@@ -34,7 +34,7 @@
 #define SEARCH_LIMIT_DEFAULT 20
 #define SEARCH_LIMIT_MAX     100
 #define SEARCH_NIGHTS_MAX    30
-#define SEARCH_DAYS_AHEAD    365  /* the last date a stay may reach, from today (UTC) */
+#define SEARCH_LAST_NIGHT    366  /* the last night a stay may reach, from today (UTC), as in quotes */
 #define SEARCH_CURSOR_MAX    1024 /* characters of a cursor */
 #define SUGGEST_Q_MAX        100
 
@@ -270,8 +270,10 @@ static void parse_stay(roam_req_t *req, search_query_t *q, json_t *errors) {
             roam_field_error(errors, "check_out", "must be after check_in");
         else if (dout - din > SEARCH_NIGHTS_MAX)
             roam_field_error(errors, "check_out", "a stay may last at most %d nights", SEARCH_NIGHTS_MAX);
-        else if (dout > today + SEARCH_DAYS_AHEAD)
-            roam_field_error(errors, "check_out", "must be at most %d days ahead", SEARCH_DAYS_AHEAD);
+        else if (dout - 1 > today + SEARCH_LAST_NIGHT)
+            roam_field_error(errors, "check_out",
+                             "must be at most %d days ahead (dates are bookable up to 365 days ahead)",
+                             SEARCH_LAST_NIGHT + 1);
         q->check_in = ci;
         q->check_out = co;
     }

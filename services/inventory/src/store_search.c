@@ -41,14 +41,15 @@
     " WHERE u.listing_id = l.id AND u.max_guests >= $7::int AND n.unsellable IS NOT TRUE"                          \
     " AND (u.quantity >= 1 OR n.rows = $6::date - $5::date) OFFSET 0) p"
 
-/* The stay must lie in the listing's bookable window: from its today on, at most 365 days ahead. */
+/* Every night of the stay must be bookable: from the listing's today to today + 365 (its time zone). */
 #define STAY_IN_WINDOW                                                                                               \
     " AND $5::date >= (now() AT TIME ZONE l.timezone)::date"                                                         \
-    " AND $6::date <= (now() AT TIME ZONE l.timezone)::date + 365"
+    " AND $6::date <= (now() AT TIME ZONE l.timezone)::date + 366"
 
 /*
  * price_from without dates: the lowest price of any open date with a unit
- * left in [today, today + 365) of the listing's time zone, over units for
+ * left in [today, today + 365] of the listing's time zone (its bookable
+ * nights), over units for
  * $7 guests. A unit's base price counts when its quantity is at least one
  * and some date of the window has no row ("gap"); then only rows priced
  * below the base price can lower it, and the (unit_id, price) index finds
@@ -62,7 +63,7 @@
  */
 #define CHEAPEST_ROW(extra)                                                                                          \
     "(SELECT d.price FROM calendar_days d WHERE d.unit_id = u.id" extra                                              \
-    " AND d.day - t.today BETWEEN 0 AND 364 AND NOT d.closed AND d.quantity - d.held - d.booked >= 1"               \
+    " AND d.day - t.today BETWEEN 0 AND 365 AND NOT d.closed AND d.quantity - d.held - d.booked >= 1"               \
     " ORDER BY d.price LIMIT 1)"
 #define PRICE_ANY_DATE                                                                                               \
     " CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE l.timezone)::date AS today) t"                                 \
@@ -72,9 +73,9 @@
     " FROM units u"                                                                                                  \
     " CROSS JOIN LATERAL (SELECT u.quantity >= 1 AND ("                                                              \
     " NOT EXISTS (SELECT 1 FROM calendar_days e WHERE e.unit_id = u.id AND e.day = t.today)"                         \
-    " OR NOT EXISTS (SELECT 1 FROM calendar_days e WHERE e.unit_id = u.id AND e.day = t.today + 364)"                \
+    " OR NOT EXISTS (SELECT 1 FROM calendar_days e WHERE e.unit_id = u.id AND e.day = t.today + 365)"                \
     " OR (SELECT count(*) FROM calendar_days e WHERE e.unit_id = u.id"                                               \
-    " AND e.day >= t.today AND e.day < t.today + 365) < 365) AS gap) g"                                             \
+    " AND e.day >= t.today AND e.day <= t.today + 365) < 366) AS gap) g"                                             \
     " WHERE u.listing_id = l.id AND u.max_guests >= $7::int OFFSET 0) p"
 
 /* Without dates $5 and $6 are NULL; naming them keeps their types known. */
