@@ -57,7 +57,8 @@ static int succeeded(roam_dbconn_t *c, const char *booking_id, const char *payme
     json_t *doc;
     if (booking_inventory_hold_action(booking_id, "confirm", &status, &doc) != 0) return ROAM_EUNAVAIL;
     json_decref(doc);
-    if (status == 409) return refund_required(c, booking_id, payment_id, amount); /* hold_released */
+    /* 409 hold_released, or 404: inventory keeps no units for this booking, so it cannot take the money. */
+    if (status == 409 || status == 404) return refund_required(c, booking_id, payment_id, amount);
     if (status != 200) {
         roam_warn("booking %s: inventory answered %ld to the confirmation; retrying", booking_id, status);
         return ROAM_EUNAVAIL;
