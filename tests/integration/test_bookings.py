@@ -363,7 +363,8 @@ class BookingTest(StackTestCase):
         op = self.register("operator")
         l1, u1 = self.listing(user=op, quantity=10)
         l2, u2 = self.listing(user=op, quantity=10)
-        made = [self.booked(l1 if i % 2 == 0 else l2, u1 if i % 2 == 0 else u2, user=user)["id"] for i in range(5)]
+        made = [self.booked(l1 if i % 2 == 0 else l2, u1 if i % 2 == 0 else u2, user=user, note=f"note {i}")["id"]
+                for i in range(5)]
         seen, cursor = [], None
         while True:
             r = self.api("GET", "/bookings?limit=2" + (f"&cursor={cursor}" if cursor else ""), user=user)
@@ -384,6 +385,8 @@ class BookingTest(StackTestCase):
         items = r.json()["items"]
         self.assertEqual([i["id"] for i in items], [made[4], made[2], made[0]])
         self.assertEqual(items[0]["guest"], {"name": user["name"], "email": user["email"]})
+        self.assertEqual(items[0]["note"], "note 4")  # operators see the traveller's note
+        self.assertEqual(set(items[0]) - {"note"}, BOOKING_KEYS)
         r = self.api("GET", f"/operator/bookings?listing_id={l1['id']}&status=cancelled", user=op)
         self.assertEqual([i["id"] for i in r.json()["items"]], [made[0]])
         r = self.api("GET", "/operator/bookings", user=self.op2)

@@ -27,27 +27,30 @@
     "ELSE b.total * b.refund_percent_after / 100 END"
 
 /* The public booking object of row b (API contract, "Bookings"); refund only once cancelled. */
-#define BOOKING_DOC                                                                                                                                                                                             \
-    "(jsonb_build_object('id', b.id, 'reference', b.reference, 'user_id', b.user_id, "                                                                                                                          \
-    "'guest', jsonb_build_object('name', b.guest_name, 'email', b.guest_email), "                                                                                                                               \
-    "'listing_id', b.listing_id, 'listing_title', b.listing_title, 'unit_id', b.unit_id, "                                                                                                                      \
-    "'check_in', to_char(b.check_in, 'YYYY-MM-DD'), 'check_out', to_char(b.check_out, 'YYYY-MM-DD'), "                                                                                                          \
-    "'nights', b.check_out - b.check_in, 'guests', b.guests, 'quantity', b.quantity, 'status', b.status, "                                                                                                      \
-    "'total', " MONEY(                                                                                                                                                                                          \
-        "b.total") ", 'price_breakdown', b.price_breakdown, "                                                                                                                                                   \
-                   "'cancellation_policy', jsonb_build_object('free_cancellation_hours', b.free_cancellation_hours, "                                                                                           \
-                   "'refund_percent_after', b.refund_percent_after), "                                                                                                                                          \
-                   "'free_cancellation_until', " TS(                                                                                                                                                            \
-                       "b.free_cancellation_until") ", "                                                                                                                                                        \
-                                                    "'refund_if_cancelled', " MONEY(                                                                                                                            \
-                                                        REFUND_IF_CANCELLED) ", "                                                                                                                               \
-                                                                             "'hold_expires_at', " TS("b.hold_"                                                                                                 \
-                                                                                                      "expires_at") ", 'created_at', " TS(                                                                      \
-                                                                                 "b.created_at") ", "                                                                                                           \
-                                                                                                 "'updated_at', " TS(                                                                                           \
-                                                                                                     "b.updated_at") ") "                                                                                       \
-                                                                                                                     "|| CASE WHEN b.refund IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('refund', " MONEY( \
-                                                                                                                         "b.refund") ") END)"
+#define BOOKING_DOC                                                                                                                                                                                                                                \
+    "(jsonb_build_object('id', b.id, 'reference', b.reference, 'user_id', b.user_id, "                                                                                                                                                             \
+    "'guest', jsonb_build_object('name', b.guest_name, 'email', b.guest_email), "                                                                                                                                                                  \
+    "'listing_id', b.listing_id, 'listing_title', b.listing_title, 'unit_id', b.unit_id, "                                                                                                                                                         \
+    "'check_in', to_char(b.check_in, 'YYYY-MM-DD'), 'check_out', to_char(b.check_out, 'YYYY-MM-DD'), "                                                                                                                                             \
+    "'nights', b.check_out - b.check_in, 'guests', b.guests, 'quantity', b.quantity, 'status', b.status, "                                                                                                                                         \
+    "'total', " MONEY("b.total") ", 'price_breakdown', b.price_breakdown, "                                                                                                                                                                        \
+                                 "'cancellation_policy', jsonb_build_object('free_cancellation_hours', "                                                                                                                                           \
+                                 "b.free_cancellation_hours, "                                                                                                                                                                                     \
+                                 "'refund_percent_after', b.refund_percent_after), "                                                                                                                                                               \
+                                 "'free_cancellation_until', " TS(                                                                                                                                                                                 \
+                                     "b.free_cancellation_until") ", "                                                                                                                                                                             \
+                                                                  "'refund_if_cancelled', " MONEY(                                                                                                                                                 \
+                                                                      REFUND_IF_CANCELLED) ", "                                                                                                                                                    \
+                                                                                           "'hold_expires_at', " TS(                                                                                                                               \
+                                                                                               "b.hold_"                                                                                                                                           \
+                                                                                               "expires_at") ", "                                                                                                                                  \
+                                                                                                             "'create"                                                                                                                             \
+                                                                                                             "d_at',"                                                                                                                              \
+                                                                                                             " " TS("b.created_at") ", "                                                                                                           \
+                                                                                                                                    "'updated_at', " TS(                                                                                           \
+                                                                                                                                        "b.updated_at") ") "                                                                                       \
+                                                                                                                                                        "|| CASE WHEN b.refund IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('refund', " MONEY( \
+                                                                                                                                                            "b.refund") ") END)"
 
 /* The event and internal snapshot: the public object and what other services need. */
 #define SNAPSHOT_DOC                                                                                                   \
@@ -137,8 +140,10 @@ int store_booking_cancel(roam_dbconn_t *c, const char *id, const char *by, const
     return n > 0;
 }
 
-#define LIST_SELECT                                                                                                    \
-    "SELECT " BOOKING_DOC ", (extract(epoch FROM b.created_at) * 1000000)::bigint, b.id FROM bookings b WHERE "
+#define LIST_COLUMNS ", (extract(epoch FROM b.created_at) * 1000000)::bigint, b.id FROM bookings b WHERE "
+#define LIST_SELECT  "SELECT " BOOKING_DOC LIST_COLUMNS
+/* Operators also see the traveller's note. */
+#define OPERATOR_LIST_SELECT "SELECT " BOOKING_DOC " || jsonb_build_object('note', b.note)" LIST_COLUMNS
 #define LIST_AFTER                                                                                                     \
     " AND ($2::bigint IS NULL OR (b.created_at, b.id) < ('epoch'::timestamptz + $2::bigint * interval "                \
     "'1 microsecond', $3::uuid)) ORDER BY b.created_at DESC, b.id DESC LIMIT $4::int"
@@ -146,7 +151,8 @@ int store_booking_cancel(roam_dbconn_t *c, const char *id, const char *by, const
 PGresult *store_booking_list(roam_dbconn_t *c, int operator_view, const char *const params[6]) {
     if (!operator_view) return roam_db_query(c, LIST_SELECT "b.user_id = $1::uuid" LIST_AFTER, 4, params);
     return roam_db_query(c,
-                         LIST_SELECT "b.operator_id = $1::uuid AND ($5::uuid IS NULL OR b.listing_id = $5::uuid) "
-                                     "AND ($6::text IS NULL OR b.status = $6::text)" LIST_AFTER,
+                         OPERATOR_LIST_SELECT
+                         "b.operator_id = $1::uuid AND ($5::uuid IS NULL OR b.listing_id = $5::uuid) "
+                         "AND ($6::text IS NULL OR b.status = $6::text)" LIST_AFTER,
                          6, params);
 }
