@@ -890,6 +890,13 @@ class Stack:
         self.smtp_url = f"smtp://127.0.0.1:{port}"
         return self.smtp_url
 
+    def stop_smtp(self):
+        """Stops the SMTP sink; start_smtp() brings it back on the same port with the same Maildir."""
+        proc = self._procs.pop("smtp", None)
+        if proc is None:
+            raise HarnessError("the SMTP sink is not running")
+        _stop_proc(proc, timeout=10)
+
     def mails(self) -> list[email.message.EmailMessage]:
         """Every mail the SMTP sink received, oldest first."""
         if not self.mail_dir.exists():
