@@ -13,6 +13,7 @@ Run: tests/run --integration -k Notification
 """
 
 import json
+import mailbox
 import re
 import signal
 import time
@@ -139,8 +140,8 @@ class NotificationTest(StackTestCase):
     # -- the mapping ------------------------------------------------------------
 
     def test_confirmed_notifies_traveller_and_operator_in_app_and_by_email(self):
-        traveller, operator = self.register(name="Ana Sousa"), self.register("operator", name="Porto Stays")
-        b = self.booking(traveller, operator, listing_title="Rooms <by> the \"River\" & Sea")
+        traveller, operator = self.register(name="Zoë Sousa"), self.register("operator", name="Porto Stays")
+        b = self.booking(traveller, operator, listing_title="Rooms <by> the \"River\" & Sea — Ribeira")
         ev = self.publish(self.event("booking.confirmed", b))
 
         [mine] = self.wait_items(traveller, 1)
@@ -154,23 +155,30 @@ class NotificationTest(StackTestCase):
         [theirs] = self.wait_items(operator, 1)
         self.assertEqual(theirs["type"], "new_booking")
         self.assertIn(b["reference"], theirs["title"])
-        self.assertIn("Ana Sousa", theirs["body"])
+        self.assertIn("Zoë Sousa", theirs["body"])
 
         # The traveller's mail goes to the booking's guest address, the
         # operator's to the account's address (looked up in auth).
         [m] = self.wait_mail(f"<{ev['id']}.booking_confirmed@roam.local>")
         self.assertIn(traveller["email"], m["To"])
-        self.assertIn("Ana Sousa", m["To"])
+        self.assertIn("Zoë Sousa", m["To"])  # RFC 2047-encoded on the wire, decoded here
         self.assertEqual(m["From"], "Roam <no-reply@roam.local>")
         self.assertIn(b["reference"], m["Subject"])
+        self.assertIn("— Ribeira", m["Subject"])
+        box = mailbox.Maildir(str(self.stack.mail_dir), factory=None, create=False)
+        [raw] = [box.get_bytes(k) for k in box.keys()
+                 if f"<{ev['id']}.booking_confirmed@roam.local>".encode() in box.get_bytes(k)]
+        raw.decode("ascii")  # on the wire: headers RFC 2047-encoded, bodies in base64
+        self.assertIn(b"=?UTF-8?B?", raw)
         self.assertIsNotNone(m["Date"])
         self.assertEqual(m.get_content_type(), "multipart/alternative")
         text, html = self.bodies(m)
         for needle in (b["reference"], "1 May 2027", "4 May 2027", "3 nights", "EUR 360.00"):
             self.assertIn(needle, text)
             self.assertIn(needle, html)
-        self.assertIn('Rooms <by> the "River" & Sea', text)
-        self.assertIn("Rooms &lt;by&gt; the &quot;River&quot; &amp; Sea", html)
+        self.assertIn('Rooms <by> the "River" & Sea — Ribeira', text)
+        self.assertIn("Rooms &lt;by&gt; the &quot;River&quot; &amp; Sea — Ribeira", html)
+        self.assertIn("Hello Zoë Sousa,", text)
         self.assertNotIn("<by>", html)
         self.assertRegex(text, r"Guests\s+2")
         [o] = self.wait_mail(f"<{ev['id']}.new_booking@roam.local>")

@@ -57,11 +57,12 @@ static int on_booking_event(const roam_event_t *ev, void *ctx) {
                 added += r;
         }
         rc = fresh < 0 ? fresh : (roam_db_commit(c) == 0 ? 0 : ROAM_EIO);
-        if (rc != 0) roam_warn("booking event %s (%s): %s; it will be delivered again", ev->id, ev->type,
-                               roam_db_errmsg(c));
+        if (rc != 0)
+            roam_warn("booking event %s (%s): %s; it will be delivered again", ev->id, ev->type, roam_db_errmsg(c));
         roam_db_release(db, c);
     }
-    for (int i = 0; i < n; i++) notif_message_cleanup(&msgs[i]);
+    for (int i = 0; i < n; i++)
+        notif_message_cleanup(&msgs[i]);
     if (rc == 0 && added > 0) {
         roam_info("booking event %s (%s) of booking %s: %d notification(s)", ev->id, ev->type, b.reference, added);
         notif_mailer_wake();

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #define LIST_LIMIT_DEFAULT 20
-#define LIST_LIMIT_MAX 100
-#define CURSOR_PREFIX "n1:"
+#define LIST_LIMIT_MAX     100
+#define CURSOR_PREFIX      "n1:"
 
 static int unavailable(roam_req_t *req, const char *what) {
     return roam_respond_problem(req, "upstream_unavailable", "%s is unreachable; try again", what);

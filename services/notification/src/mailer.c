@@ -36,14 +36,14 @@
 #include <string.h>
 #include <time.h>
 
-#define MAILER_IDLE_MS 1000           /* poll when nothing is due: rows of other replicas, retries */
-#define MAILER_ERROR_MS 1000          /* pause after the database failed */
+#define MAILER_IDLE_MS        1000    /* poll when nothing is due: rows of other replicas, retries */
+#define MAILER_ERROR_MS       1000    /* pause after the database failed */
 #define MAILER_BACKOFF_MAX_MS 3600000 /* one hour */
 
 static struct {
     roam_db_t *db;
     const char *smtp_url;
-    const char *from;  /* the From header */
+    const char *from;    /* the From header */
     char from_addr[264]; /* "<addr>" for MAIL FROM */
     long timeout_ms;
     long max_attempts;
@@ -149,8 +149,8 @@ static int lookup_user(const char *id, char *addr, size_t addrlen, char *name, s
             snprintf(err, errlen, "the recipient's account %s does not exist", id);
             rc = ROAM_ENOTFOUND;
         } else {
-            snprintf(err, errlen, "auth lookup of %s: %s (status %ld)", id, rc ? roam_strerror(rc) : "unexpected answer",
-                     resp.status);
+            snprintf(err, errlen, "auth lookup of %s: %s (status %ld)", id,
+                     rc ? roam_strerror(rc) : "unexpected answer", resp.status);
             rc = ROAM_EUNAVAIL;
         }
         roam_httpc_resp_cleanup(&resp);
@@ -177,7 +177,8 @@ static int lookup_user(const char *id, char *addr, size_t addrlen, char *name, s
 /* Backoff after the given number of failed attempts (1, 2, ...). */
 static long backoff_ms(long attempts) {
     long ms = M.base_ms;
-    for (long i = 1; i < attempts && ms < MAILER_BACKOFF_MAX_MS; i++) ms *= 2;
+    for (long i = 1; i < attempts && ms < MAILER_BACKOFF_MAX_MS; i++)
+        ms *= 2;
     return ms < MAILER_BACKOFF_MAX_MS ? ms : MAILER_BACKOFF_MAX_MS;
 }
 

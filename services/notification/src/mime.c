@@ -51,7 +51,8 @@ static void append_encoded_words(roam_buf_t *b, const char *s) {
     int first = 1;
     while (pos < len) {
         size_t n = len - pos > 45 ? 45 : len - pos;
-        while (n > 0 && pos + n < len && ((unsigned char)s[pos + n] & 0xC0) == 0x80) n--; /* not mid-character */
+        while (n > 0 && pos + n < len && ((unsigned char)s[pos + n] & 0xC0) == 0x80)
+            n--; /* not mid-character */
         if (n == 0) n = len - pos > 45 ? 45 : len - pos;
         roam_buf_appendf(b, "%s=?UTF-8?B?", first ? "" : "\r\n ");
         append_b64(b, (const unsigned char *)s + pos, n);
@@ -83,7 +84,8 @@ static void append_mailbox(roam_buf_t *b, const char *name, const char *addr) {
     if (name != NULL && name[0] != '\0') {
         if (plain_ascii(name)) {
             roam_buf_appendf(b, "\"");
-            for (const char *p = name; *p; p++) roam_buf_appendf(b, "%s%c", (*p == '"' || *p == '\\') ? "\\" : "", *p);
+            for (const char *p = name; *p; p++)
+                roam_buf_appendf(b, "%s%c", (*p == '"' || *p == '\\') ? "\\" : "", *p);
             roam_buf_appendf(b, "\" ");
         } else {
             append_encoded_words(b, name);
@@ -134,9 +136,10 @@ char *notif_mime_build(const notif_mime_t *m, size_t *len) {
     append_mailbox(&b, name, m->to_address);
     roam_buf_appendf(&b, "\r\nSubject: ");
     append_unstructured(&b, subject);
-    roam_buf_appendf(&b, "\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n"
-                         "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
-                         "This is a message in MIME format.\r\n\r\n",
+    roam_buf_appendf(&b,
+                     "\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n"
+                     "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
+                     "This is a message in MIME format.\r\n\r\n",
                      m->message_id, boundary);
     append_part(&b, boundary, "text/plain", m->text);
     roam_buf_appendf(&b, "\r\n");

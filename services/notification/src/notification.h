@@ -34,10 +34,10 @@ typedef struct {
     const char *user_id;
     const char *operator_id; /* NULL when absent */
     const char *listing_title;
-    const char *check_in;  /* "YYYY-MM-DD" */
-    const char *check_out; /* "YYYY-MM-DD" */
-    const char *guest_name;  /* may be NULL */
-    const char *guest_email; /* may be NULL: the traveller's address is then looked up */
+    const char *check_in;     /* "YYYY-MM-DD" */
+    const char *check_out;    /* "YYYY-MM-DD" */
+    const char *guest_name;   /* may be NULL */
+    const char *guest_email;  /* may be NULL: the traveller's address is then looked up */
     const char *cancelled_by; /* "traveller", "operator", "system" or NULL */
     long nights;              /* 0 when unknown */
     long guests;              /* 0 when unknown */

@@ -95,7 +95,8 @@ void notif_money_format(int64_t amount, const char *currency, char *out, size_t 
     }
     if (exp > 4) exp = 4; /* no currency has more; keeps the width bounded */
     int64_t scale = 1;
-    for (int i = 0; i < exp; i++) scale *= 10;
+    for (int i = 0; i < exp; i++)
+        scale *= 10;
     char frac[24];
     snprintf(frac, sizeof(frac), "%04lld", (long long)(amount % scale));
     snprintf(out, outlen, "%s %lld.%s", currency, (long long)(amount / scale), frac + (4 - exp));
@@ -192,8 +193,9 @@ static int booking_facts(const notif_booking_t *b, int with_refund, fact_t facts
 static void refund_sentence(const notif_booking_t *b, audience_t who, char *out, size_t outlen) {
     char money[48];
     if (!b->has_refund || b->refund.amount == 0) {
-        snprintf(out, outlen, "%s", who == TO_TRAVELLER ? "No refund is due under the cancellation policy."
-                                                        : "No refund is due to the guest.");
+        snprintf(out, outlen, "%s",
+                 who == TO_TRAVELLER ? "No refund is due under the cancellation policy."
+                                     : "No refund is due to the guest.");
         return;
     }
     notif_money_format(b->refund.amount, b->refund.currency, money, sizeof(money));
@@ -215,7 +217,8 @@ static int render_email(notif_message_t *m, const notif_booking_t *b, const char
     else
         roam_buf_appendf(&t, "Hello,\n\n");
     roam_buf_appendf(&t, "%s\n\n", lead);
-    for (int i = 0; i < n; i++) roam_buf_appendf(&t, "%-18s %s\n", facts[i].label, facts[i].value);
+    for (int i = 0; i < n; i++)
+        roam_buf_appendf(&t, "%-18s %s\n", facts[i].label, facts[i].value);
     roam_buf_appendf(&t, "\nYou can see this booking in your Roam account.\n\n-- \nRoam\n");
 
     roam_buf_appendf(&h, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
@@ -235,7 +238,8 @@ static int render_email(notif_message_t *m, const notif_booking_t *b, const char
         notif_html_escape(&h, facts[i].value);
         roam_buf_appendf(&h, "</td></tr>\n");
     }
-    roam_buf_appendf(&h, "</table>\n<p>You can see this booking in your Roam account.</p>\n<p>Roam</p>\n</body></html>\n");
+    roam_buf_appendf(&h,
+                     "</table>\n<p>You can see this booking in your Roam account.</p>\n<p>Roam</p>\n</body></html>\n");
 
     if (t.oom || h.oom || t.buf == NULL || h.buf == NULL) {
         free(t.buf);
@@ -277,7 +281,7 @@ static int message(notif_message_t *m, const notif_booking_t *b, const char *typ
                       b->listing_title, stay);
         m->subject = fmt("Your booking %s has expired", b->reference);
     } else if (strcmp(type, "booking_cancelled") == 0) {
-        const char *by = b->cancelled_by == NULL                    ? ""
+        const char *by = b->cancelled_by == NULL                     ? ""
                          : strcmp(b->cancelled_by, "traveller") == 0 ? " at your request"
                          : strcmp(b->cancelled_by, "operator") == 0  ? " by the host"
                                                                      : " by Roam";
@@ -291,8 +295,8 @@ static int message(notif_message_t *m, const notif_booking_t *b, const char *typ
         char g[40] = "";
         if (b->guests > 0) snprintf(g, sizeof(g), " for %ld %s", b->guests, plural(b->guests, "guest", "guests"));
         m->title = fmt("New booking %s", b->reference);
-        m->body = fmt("%s booked %s from %s%s.%s%s%s", guest, b->listing_title, stay, g,
-                      b->has_total ? " Total: " : "", total, b->has_total ? "." : "");
+        m->body = fmt("%s booked %s from %s%s.%s%s%s", guest, b->listing_title, stay, g, b->has_total ? " Total: " : "",
+                      total, b->has_total ? "." : "");
         m->subject = fmt("New booking %s for %s", b->reference, b->listing_title);
     } else if (strcmp(type, "booking_cancelled_by_guest") == 0) {
         who = TO_OPERATOR;
@@ -350,7 +354,8 @@ int notif_messages(const char *event_type, const notif_booking_t *b, notif_messa
     int n = 0;
     for (int i = 0; i < 2 && types[i] != NULL; i++) {
         if (message(&out[n], b, types[i]) != 0) {
-            while (n > 0) notif_message_cleanup(&out[--n]);
+            while (n > 0)
+                notif_message_cleanup(&out[--n]);
             return ROAM_ENOMEM;
         }
         n++;

@@ -35,7 +35,7 @@ int store_notification_add(roam_dbconn_t *c, const char *event_id, const char *b
     char email_id[ROAM_UUID_LEN + 1], message_id[128];
     roam_uuid_v7(email_id);
     snprintf(message_id, sizeof(message_id), "<%s.%s@roam.local>", event_id, m->type);
-    const char *q[] = {email_id,    id,         m->recipient_id, m->to_address, m->to_name,
+    const char *q[] = {email_id,   id,         m->recipient_id, m->to_address, m->to_name,
                        message_id, m->subject, m->text,         m->html};
     long n = roam_db_exec(c,
                           "INSERT INTO emails (id, notification_id, recipient_id, to_address, to_name, message_id, "
@@ -59,8 +59,7 @@ int store_notification_page(roam_dbconn_t *c, const char *user_id, int unread_on
                                 4, p);
     PGresult *cnt = NULL;
     if (r != NULL && PQntuples(r) == 0) {
-        cnt = roam_db_query(c, "SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL", 1,
-                            p);
+        cnt = roam_db_query(c, "SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL", 1, p);
         if (cnt == NULL) {
             PQclear(r);
             return ROAM_EIO;
@@ -105,7 +104,7 @@ int store_notification_read(roam_dbconn_t *c, const char *user_id, const char *i
 
 int store_notification_read_all(roam_dbconn_t *c, const char *user_id) {
     const char *p[] = {user_id};
-    long n = roam_db_exec(c, "UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL",
-                          1, p);
+    long n =
+        roam_db_exec(c, "UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL", 1, p);
     return n < 0 ? ROAM_EIO : 0;
 }
