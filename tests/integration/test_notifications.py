@@ -7,7 +7,10 @@ service and the gateway. The booking events are produced onto the real
 "bookings" topic with kcat: they stand in for the booking service's outbox
 until the end-to-end saga test drives a booking from creation to
 cancellation. Their shape is the booking service's envelope (id, type,
-source, occurred_at, subject, data = the booking snapshot).
+source, occurred_at, subject, data = the booking snapshot; docs/events.md).
+One test drives the real booking service instead: a booking made through
+POST /bookings, confirmed by a payment.succeeded event (standing in for the
+payment service) and cancelled by the traveller.
 
 Run: tests/run --integration -k Notification
 """
@@ -18,6 +21,7 @@ import re
 import signal
 import time
 import uuid
+from datetime import date, timedelta
 
 from roamtest import StackTestCase, http, wait_until
 
@@ -39,9 +43,11 @@ class NotificationTest(StackTestCase):
         s.start_broker()
         s.start_smtp()
         cls.auth = s.start_daemon("auth", {"ROAM_ARGON2_MEMORY_KIB": "1024", "ROAM_ARGON2_ITERATIONS": "1"})
+        s.start_daemon("inventory")
+        s.start_daemon("booking")
         cls.notif_env = {"ROAM_MAIL_MAX_ATTEMPTS": str(MAX_ATTEMPTS), "ROAM_MAIL_RETRY_BASE_MS": str(RETRY_BASE_MS)}
         cls.notif = s.start_daemon("notification", cls.notif_env)
-        upstreams = {f"ROAM_{n.upper()}_URL": cls.auth.url for n in ("inventory", "booking", "payment", "review")}
+        upstreams = {f"ROAM_{n.upper()}_URL": cls.auth.url for n in ("payment", "review")}
         cls.gw = s.start_daemon("gateway", dict(upstreams, ROAM_RATE_LIMIT_RPS="100000"))
 
     # -- helpers ------------------------------------------------------------
@@ -261,6 +267,59 @@ class NotificationTest(StackTestCase):
         self.assertEqual(self.stack.psql_value(
             f"SELECT count(*) FROM notification.notifications WHERE booking_id = '{b['id']}'"), "1")
         self.wait_mail(f"<{marker['id']}.booking_expired@roam.local>")
+
+    def test_a_real_booking_confirmed_then_cancelled_by_the_guest(self):
+        traveller, operator = self.register(name="Noor Haddad"), self.register("operator", name="Lakeside Ltd")
+        r = self.api("POST", "/listings", {
+            "title": "Hotel du Lac", "type": "hotel", "description": "Rooms on the lake.", "city": "Annecy",
+            "country": "France", "timezone": "Europe/Paris", "currency": "EUR",
+            "cancellation_policy": {"free_cancellation_hours": 48, "refund_percent_after": 50}},
+            token=operator["token"])
+        self.assertEqual(r.status, 201, r)
+        listing = r.json()
+        r = self.api("POST", f"/listings/{listing['id']}/units", {
+            "name": "Double room", "max_guests": 2, "quantity": 3, "base_price": {"amount": 12000, "currency": "EUR"}},
+            token=operator["token"])
+        self.assertEqual(r.status, 201, r)
+        unit = r.json()
+        check_in = (date.today() + timedelta(days=20)).isoformat()
+        check_out = (date.today() + timedelta(days=22)).isoformat()
+        r = self.api("POST", "/bookings", {"listing_id": listing["id"], "unit_id": unit["id"], "check_in": check_in,
+                                           "check_out": check_out, "guests": 2},
+                     token=traveller["token"], headers={"Idempotency-Key": str(uuid.uuid4())})
+        self.assertEqual(r.status, 201, r)
+        booking = r.json()
+        payment_id = str(uuid.uuid4())
+        self.stack.kafka_produce("payments", json.dumps({
+            "id": str(uuid.uuid4()), "type": "payment.succeeded", "source": "/roam/payment",
+            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "subject": payment_id,
+            "data": {"payment_id": payment_id, "booking_id": booking["id"], "amount": booking["total"]}}),
+            key=booking["id"])
+        [confirmed] = self.wait_items(traveller, 1, timeout=40)
+        self.assertEqual(confirmed["type"], "booking_confirmed")
+        self.assertEqual(confirmed["booking_id"], booking["id"])
+        self.assertIn(booking["reference"], confirmed["title"])
+        self.assertIn("EUR 240.00", confirmed["body"])
+        [new] = self.wait_items(operator, 1)
+        self.assertEqual(new["type"], "new_booking")
+        self.assertIn("Noor Haddad", new["body"])
+
+        r = self.api("POST", f"/bookings/{booking['id']}/cancel", {"reason": "Plans changed"},
+                     token=traveller["token"])
+        self.assertEqual(r.status, 200, r)
+        refund = r.json()["refund"]
+        self.assertEqual(refund, {"amount": 24000, "currency": "EUR"})  # inside the free-cancellation window
+        items = self.wait_items(traveller, 2)
+        self.assertEqual(items[0]["type"], "booking_cancelled")
+        self.assertIn("EUR 240.00", items[0]["body"])
+        theirs = self.wait_items(operator, 2)
+        self.assertEqual(theirs[0]["type"], "booking_cancelled_by_guest")
+        # Every one of the four reached the mail server, to the right people.
+        mails = wait_until(lambda: (found := [m for m in self.stack.mails() if booking["reference"] in m["Subject"]])
+                           and len(found) == 4 and found, timeout=20)
+        to = sorted(str(m["To"]) for m in mails)
+        self.assertEqual(sum(traveller["email"] in t for t in to), 2, to)
+        self.assertEqual(sum(operator["email"] in t for t in to), 2, to)
 
     # -- exactly once ---------------------------------------------------------------
 
