@@ -174,8 +174,9 @@ class BookingTest(StackTestCase):
                          (day(20), day(23), 3, 2, 2))
         self.assertEqual(b["status"], "pending_payment")
         self.assertEqual(b["total"], {"amount": 12500 * 3 * 2, "currency": "EUR"})
+        # One entry per night, for all the units: the breakdown sums to the total.
         self.assertEqual(b["price_breakdown"],
-                         [{"date": day(20 + i), "price": {"amount": 12500, "currency": "EUR"}} for i in range(3)])
+                         [{"date": day(20 + i), "price": {"amount": 25000, "currency": "EUR"}} for i in range(3)])
         self.assertEqual(b["cancellation_policy"], {"free_cancellation_hours": 48, "refund_percent_after": 50})
         ci = (today_in("Europe/Paris") + timedelta(days=20))
         local = datetime(ci.year, ci.month, ci.day, tzinfo=ZoneInfo("Europe/Paris"))

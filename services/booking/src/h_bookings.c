@@ -178,7 +178,21 @@ static int insert_booking(roam_dbconn_t *c, const char *id, const char *user_id,
     snprintf(total_s, sizeof(total_s), "%lld", (long long)json_integer_value(total));
     snprintf(fch_s, sizeof(fch_s), "%lld", (long long)json_integer_value(fch));
     snprintf(rpa_s, sizeof(rpa_s), "%lld", (long long)json_integer_value(rpa));
-    char *nights_s = json_dumps(nights, JSON_COMPACT);
+    /* Inventory prices one unit per night; the booking's breakdown is for all its units, so it sums to the total. */
+    json_t *breakdown = json_deep_copy(nights);
+    if (breakdown == NULL) return ROAM_EIO;
+    size_t i;
+    json_t *night;
+    json_array_foreach(breakdown, i, night) {
+        json_t *amount = json_object_get(json_object_get(night, "price"), "amount");
+        if (!json_is_integer(amount)) {
+            json_decref(breakdown);
+            return ROAM_EINVAL;
+        }
+        json_integer_set(amount, json_integer_value(amount) * in->quantity);
+    }
+    char *nights_s = json_dumps(breakdown, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(breakdown);
     if (nights_s == NULL) return ROAM_EIO;
     int rc = ROAM_EIO;
     for (int attempt = 0; attempt < 8; attempt++) {
