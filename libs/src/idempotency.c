@@ -63,11 +63,11 @@ int roam_idem_begin(roam_req_t *req, const char *endpoint, roam_idem_t *idem) {
     const char *key = roam_req_header(req, "Idempotency-Key");
     if (key == NULL || key[0] == '\0')
         return roam_respond_problem(req, "idempotency_key_missing", "This request needs an Idempotency-Key header");
-    if (!roam_idem_key_valid(key)) {
-        json_t *errors = json_array();
-        roam_field_error(errors, "Idempotency-Key", "must be 1 to %d printable ASCII characters", ROAM_IDEM_KEY_MAX);
-        return roam_respond_invalid(req, errors);
-    }
+    /* An unusable key is no key (the OpenAPI document's 400 "no valid Idempotency-Key header"). */
+    if (!roam_idem_key_valid(key))
+        return roam_respond_problem(req, "idempotency_key_missing",
+                                    "The Idempotency-Key header must be 1 to %d printable ASCII characters",
+                                    ROAM_IDEM_KEY_MAX);
     const roam_claims_t *claims = roam_req_claims(req);
     if (claims == NULL) return roam_respond_problem(req, "unauthorized", "A bearer token is required");
     char fp[65];

@@ -223,13 +223,15 @@ class BookingTest(StackTestCase):
                  ({"check_in": day(-3), "check_out": day(1)}, "check_in"),
                  ({"check_in": day(380), "check_out": day(382)}, "check_out"),
                  ({"check_in": "2026-02-30"}, "check_in"), ({"listing_id": "nope"}, "listing_id"),
-                 ({"quantity": 0}, "quantity"), ({"note": "x" * 1001}, "note"),
-                 ({"unit_id": str(uuid.uuid4())}, "unit_id")]
+                 ({"quantity": 0}, "quantity"), ({"note": "x" * 1001}, "note")]
         n = self.count_bookings(self.trav)
         for extra, field in cases:
             with self.subTest(extra=extra):
                 doc = problem(self, self.book(listing, unit, **extra), 422, "validation_failed")
                 self.assertIn(field, [e["field"] for e in doc["errors"]], doc)
+        # Unknown listing or unit: 404, like any object that does not exist.
+        problem(self, self.book(listing, unit, unit_id=str(uuid.uuid4())), 404, "not_found")
+        problem(self, self.book(listing, unit, listing_id=str(uuid.uuid4())), 404, "not_found")
         self.assertEqual(self.count_bookings(self.trav), n)
         self.assertEqual(self.book(listing, unit, guests=4, quantity=2).status, 201)
         # Only travellers book.
@@ -258,7 +260,7 @@ class BookingTest(StackTestCase):
         self.assertNotEqual(other.json()["id"], first.json()["id"])
         r = self.api("POST", "/bookings", {"listing_id": listing["id"]}, self.trav)
         problem(self, r, 400, "idempotency_key_missing")
-        problem(self, self.book(listing, unit, key="x" * 256), 422, "validation_failed")
+        problem(self, self.book(listing, unit, key="x" * 256), 400, "idempotency_key_missing")  # not a valid key
         # A 4xx answer is stored and replayed too.
         k2 = str(uuid.uuid4())
         problem(self, self.book(listing, unit, key=k2, guests=9), 422, "validation_failed")

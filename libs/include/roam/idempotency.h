@@ -68,9 +68,8 @@ int roam_idem_fingerprint(const char *method, const char *path, json_t *body, ch
  * Starts idempotent handling of req for the caller (its verified claims'
  * subject) on endpoint (a static string such as "POST /bookings"). Returns 0
  * when the handler should run (idem then owns the record), or the status of
- * the answer already given: 400 idempotency_key_missing, 422
- * validation_failed (malformed key, field "Idempotency-Key"), 422
- * idempotency_key_reused, 409 idempotency_request_in_progress, the stored
+ * the answer already given: 400 idempotency_key_missing (no key, or one that
+ * is not 1 to 255 printable ASCII characters), 422 idempotency_key_reused, 409 idempotency_request_in_progress, the stored
  * answer (with Idempotent-Replayed: true), or 503 when the database fails.
  */
 int roam_idem_begin(roam_req_t *req, const char *endpoint, roam_idem_t *idem);

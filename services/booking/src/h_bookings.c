@@ -283,11 +283,7 @@ static int create(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem) {
     }
     roam_req_defer(req, (void (*)(void *))json_decref, hold);
     if (status == 409) return roam_respond_problem(req, "sold_out", "Not enough units are available for these dates");
-    if (status == 404) {
-        json_t *e = json_array();
-        roam_field_error(e, "unit_id", "no such listing, or it has no such unit");
-        return roam_respond_invalid(req, e);
-    }
+    if (status == 404) return roam_respond_problem(req, "not_found", "No such listing, or it has no such unit");
     if (status == 422) {
         json_t *e = json_object_get(hold, "errors");
         return roam_respond_invalid(req, json_is_array(e) ? json_deep_copy(e) : json_array());
