@@ -358,6 +358,12 @@ class SearchTest(StackTestCase):
         self.assertEqual({i["id"]: i["rating"]["count"] for i in items}, {m["id"]: n for m, (n, _) in zip(made, ratings)})
         # Pages of one cross from the rated to the unrated without a gap.
         self.assertEqual(self.walk(1, city=city, sort="rating")[0], [i for _, i in rated + unrated])
+        # The best rated listing with nothing to sell is skipped, on every page.
+        empty = self.listing(city, units=())
+        self.rate(empty, 5, 25)
+        self.assertEqual(self.walk(1, city=city, sort="rating")[0], [i for _, i in rated + unrated])
+        self.assertEqual(self.walk(4, city=city, sort="rating", check_in=day(20), check_out=day(22))[0],
+                         [i for _, i in rated + unrated])
 
     def test_relevance_is_the_default_with_q_and_ties_break_by_id(self):
         t = token()
@@ -368,6 +374,10 @@ class SearchTest(StackTestCase):
         self.assertEqual(found[1:], sorted(m["id"] for m in same))
         self.assertEqual(self.ids(q=f"twin {t}", sort="relevance"), found)
         self.assertEqual(self.walk(2, q=f"twin {t}")[0], found)
+        # A better match with nothing to sell is not found.
+        self.listing(f"Relev {t}", title=f"Twin {t} twin {t} twin {t}", units=())
+        self.assertEqual(self.ids(q=f"twin {t}"), found)
+        self.assertEqual(self.walk(1, q=f"twin {t}", check_in=day(20), check_out=day(21))[0], found)
         # Another sort may be asked for with q.
         self.assertEqual(self.ids(q=f"twin {t}", sort="price_asc"),
                          sorted(m["id"] for m in same + [better]))

@@ -81,6 +81,7 @@
 /* Without dates $5 and $6 are NULL; naming them keeps their types known. */
 #define NO_STAY " AND $5::date IS NULL AND $6::date IS NULL"
 
+/* Everything but the price: the listing's own columns. */
 #define FILTERS                                                                                                      \
     " WHERE l.status = 'active'"                                                                                     \
     " AND ($1::text IS NULL OR l.search_doc @@ search_tsquery($1::text))"                                            \
@@ -91,8 +92,11 @@
     " AND ($11::text IS NULL OR l.amenities @> string_to_array($11::text, ','))"                                     \
     " AND ($12::boolean IS NULL OR (l.free_cancellation_hours > 0) = $12::boolean)"                                  \
     " AND ($13::float8 IS NULL OR point(l.longitude, l.latitude)"                                                    \
-    " <@ box(point($13::float8, $14::float8), point($15::float8, $16::float8)))"                                     \
-    " AND p.price IS NOT NULL"                                                                                       \
+    " <@ box(point($13::float8, $14::float8), point($15::float8, $16::float8)))"
+
+/* The price conditions: something to sell, within the asked range. */
+#define PRICE_OK                                                                                                     \
+    " p.price IS NOT NULL"                                                                                           \
     " AND ($8::bigint IS NULL OR p.price >= $8::bigint)"                                                             \
     " AND ($9::bigint IS NULL OR p.price <= $9::bigint)"
 
@@ -120,53 +124,75 @@
     " ELSE l.rating_count = 0 OR (" AVERAGE ") < $17::numeric"                                                       \
     " OR ((" AVERAGE ") = $17::numeric AND l.id > $19::uuid) END)"
 
-#define KEYS_RELEVANCE ", (" RANK ")::text AS k1, $18::text AS k2"
 #define AFTER_RELEVANCE                                                                                              \
     " AND ($19::uuid IS NULL OR (" RANK ") < $17::real OR ((" RANK ") = $17::real AND l.id > $19::uuid))"
 
+/* An item's columns but its price, from listings l. */
+#define COLUMNS                                                                                                      \
+    "l.id, l.title, l.type, l.city, l.country, l.rating_count, " AVERAGE " AS average,"                              \
+    " l.currency::text AS currency, l.free_cancellation_hours > 0 AS free_cancellation,"                             \
+    " l.photos[1] AS thumbnail_url"
+
 /*
- * The page: the inner query filters, orders and cuts ($20 rows: the limit
- * plus one, to know whether there is a next page); the outer one builds
- * the JSON of those rows only (row_to_json: compact, members in this
- * order). Columns: item JSON, k1, k2, id.
+ * The page's JSON, built for the rows of s only (row_to_json: compact,
+ * members in this order). Columns: item JSON, k1, k2, id.
  */
-#define PAGE(price, window, keys, after, order, outer_order)                                                         \
+#define ITEMS_OF_S                                                                                                   \
     "SELECT (SELECT row_to_json(j) FROM (SELECT s.id, s.title, s.type, s.city, s.country,"                           \
     " (SELECT row_to_json(r) FROM (SELECT s.average AS average, s.rating_count AS count) r) AS rating,"             \
     " (SELECT row_to_json(m) FROM (SELECT s.price AS amount, s.currency AS currency) m) AS price_from,"             \
-    " s.free_cancellation, s.thumbnail_url) j)::text, s.k1, s.k2, s.id"                                              \
-    " FROM (SELECT l.id, l.title, l.type, l.city, l.country, l.rating_count, " AVERAGE " AS average,"               \
-    " p.price, l.currency::text AS currency, l.free_cancellation_hours > 0 AS free_cancellation,"                    \
-    " l.photos[1] AS thumbnail_url" keys " FROM listings l" price FILTERS window after order " LIMIT $20::int) s"  \
-    outer_order
+    " s.free_cancellation, s.thumbnail_url) j)::text, s.k1, s.k2, s.id FROM ("
+
+/*
+ * Price sorts: every candidate's price is needed before the first row can
+ * be named. The query filters, orders and cuts ($20 rows: the limit plus
+ * one, to know whether there is a next page).
+ */
+#define PAGE_BY_PRICE(price, window, after, order, outer_order)                                                      \
+    ITEMS_OF_S "SELECT " COLUMNS ", p.price" KEYS_PRICE " FROM listings l" price FILTERS window " AND" PRICE_OK      \
+    after order " LIMIT $20::int) s" outer_order
+
+/*
+ * Rating and relevance: the candidates are sorted first, which is cheap
+ * (no calendar), and the price is computed for one candidate after another
+ * only until the page is full; a candidate with nothing to sell is skipped.
+ * The middle query's order is the inner one's, so PostgreSQL keeps the
+ * nested loop's order and stops at the limit instead of pricing the whole
+ * catalogue. OFFSET 0 keeps the candidates a separate, sorted subquery.
+ */
+#define PAGE_LAZY(price, window, inner_cols, after, inner_order, mid_cols, mid_order, outer_order)                 \
+    ITEMS_OF_S "SELECT l.*" mid_cols ", p.price FROM (SELECT " COLUMNS ", l.timezone" inner_cols                    \
+    " FROM listings l" FILTERS window after inner_order " OFFSET 0) l" price " WHERE" PRICE_OK mid_order           \
+    " LIMIT $20::int) s" outer_order
+
+#define PAGE_RELEVANCE(price, window)                                                                                \
+    PAGE_LAZY(price, window, ", " RANK " AS rank, $18::text AS k2", AFTER_RELEVANCE, " ORDER BY rank DESC, l.id",   \
+              ", l.rank::text AS k1", " ORDER BY l.rank DESC, l.id", " ORDER BY s.rank DESC, s.id")
+#define PAGE_RATING(price, window)                                                                                   \
+    PAGE_LAZY(price, window, KEYS_RATING, AFTER_RATING, " ORDER BY average DESC NULLS LAST, l.id", "",             \
+              " ORDER BY l.average DESC NULLS LAST, l.id", " ORDER BY s.average DESC NULLS LAST, s.id")
 
 /* [with dates][sort] */
 static const char *const search_sql[2][4] = {
     {
-        [SEARCH_SORT_RELEVANCE] = PAGE(PRICE_ANY_DATE, NO_STAY, KEYS_RELEVANCE, AFTER_RELEVANCE,
-                                       " ORDER BY " RANK " DESC, l.id", " ORDER BY s.k1::real DESC, s.id"),
-        [SEARCH_SORT_PRICE_ASC] = PAGE(PRICE_ANY_DATE, NO_STAY, KEYS_PRICE, AFTER_PRICE_ASC,
-                                       " ORDER BY l.currency::text, p.price, l.id",
-                                       " ORDER BY s.currency, s.price, s.id"),
-        [SEARCH_SORT_PRICE_DESC] = PAGE(PRICE_ANY_DATE, NO_STAY, KEYS_PRICE, AFTER_PRICE_DESC,
-                                        " ORDER BY l.currency::text, p.price DESC, l.id",
-                                        " ORDER BY s.currency, s.price DESC, s.id"),
-        [SEARCH_SORT_RATING] = PAGE(PRICE_ANY_DATE, NO_STAY, KEYS_RATING, AFTER_RATING,
-                                    " ORDER BY " AVERAGE " DESC NULLS LAST, l.id",
-                                    " ORDER BY s.average DESC NULLS LAST, s.id"),
+        [SEARCH_SORT_RELEVANCE] = PAGE_RELEVANCE(PRICE_ANY_DATE, NO_STAY),
+        [SEARCH_SORT_PRICE_ASC] = PAGE_BY_PRICE(PRICE_ANY_DATE, NO_STAY, AFTER_PRICE_ASC,
+                                                " ORDER BY l.currency::text, p.price, l.id",
+                                                " ORDER BY s.currency, s.price, s.id"),
+        [SEARCH_SORT_PRICE_DESC] = PAGE_BY_PRICE(PRICE_ANY_DATE, NO_STAY, AFTER_PRICE_DESC,
+                                                 " ORDER BY l.currency::text, p.price DESC, l.id",
+                                                 " ORDER BY s.currency, s.price DESC, s.id"),
+        [SEARCH_SORT_RATING] = PAGE_RATING(PRICE_ANY_DATE, NO_STAY),
     },
     {
-        [SEARCH_SORT_RELEVANCE] = PAGE(PRICE_FOR_STAY, STAY_IN_WINDOW, KEYS_RELEVANCE, AFTER_RELEVANCE,
-                                       " ORDER BY " RANK " DESC, l.id", " ORDER BY s.k1::real DESC, s.id"),
-        [SEARCH_SORT_PRICE_ASC] = PAGE(PRICE_FOR_STAY, STAY_IN_WINDOW, KEYS_PRICE, AFTER_PRICE_ASC,
-                                       " ORDER BY l.currency::text, p.price, l.id",
-                                       " ORDER BY s.currency, s.price, s.id"),
-        [SEARCH_SORT_PRICE_DESC] = PAGE(PRICE_FOR_STAY, STAY_IN_WINDOW, KEYS_PRICE, AFTER_PRICE_DESC,
-                                        " ORDER BY l.currency::text, p.price DESC, l.id",
-                                        " ORDER BY s.currency, s.price DESC, s.id"),
-        [SEARCH_SORT_RATING] = PAGE(PRICE_FOR_STAY, STAY_IN_WINDOW, KEYS_RATING, AFTER_RATING,
-                                    " ORDER BY " AVERAGE " DESC NULLS LAST, l.id",
-                                    " ORDER BY s.average DESC NULLS LAST, s.id"),
+        [SEARCH_SORT_RELEVANCE] = PAGE_RELEVANCE(PRICE_FOR_STAY, STAY_IN_WINDOW),
+        [SEARCH_SORT_PRICE_ASC] = PAGE_BY_PRICE(PRICE_FOR_STAY, STAY_IN_WINDOW, AFTER_PRICE_ASC,
+                                                " ORDER BY l.currency::text, p.price, l.id",
+                                                " ORDER BY s.currency, s.price, s.id"),
+        [SEARCH_SORT_PRICE_DESC] = PAGE_BY_PRICE(PRICE_FOR_STAY, STAY_IN_WINDOW, AFTER_PRICE_DESC,
+                                                 " ORDER BY l.currency::text, p.price DESC, l.id",
+                                                 " ORDER BY s.currency, s.price DESC, s.id"),
+        [SEARCH_SORT_RATING] = PAGE_RATING(PRICE_FOR_STAY, STAY_IN_WINDOW),
     },
 };
 
