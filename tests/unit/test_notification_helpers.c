@@ -103,8 +103,9 @@ static void test_mapping(void) {
     CHECK_INT(count_messages("booking.cancelled", "system", 1, &a, &b), 1);
     CHECK_INT(count_messages("booking.created", NULL, 1, &a, &b), 0);
     CHECK_INT(count_messages("booking.completed", NULL, 1, &a, &b), 0);
-    CHECK_INT(count_messages("booking.confirmed", NULL, 0, &a, &b), ROAM_EINVAL); /* no operator to tell */
-    CHECK_INT(count_messages("booking.expired", NULL, 0, &a, &b), 1);             /* none needed */
+    CHECK_INT(count_messages("booking.confirmed", NULL, 0, &a, &b), 1); /* no operator to tell: the traveller only */
+    CHECK_STR(a, "booking_confirmed");
+    CHECK_INT(count_messages("booking.expired", NULL, 0, &a, &b), 1); /* none needed */
 
     notif_booking_t bk;
     const char *why = NULL;

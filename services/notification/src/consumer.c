@@ -23,6 +23,7 @@
 #include <roam/outbox.h>
 
 #include <stdio.h>
+#include <string.h>
 
 #define BOOKINGS_CONSUMER "notification.bookings"
 
@@ -34,12 +35,12 @@ static int on_booking_event(const roam_event_t *ev, void *ctx) {
         roam_warn("booking event %s (%s): %s; skipped", ev->id, ev->type, why);
         return 0;
     }
+    if (b.operator_id == NULL &&
+        (strcmp(ev->type, "booking.confirmed") == 0 || strcmp(ev->type, "booking.cancelled") == 0))
+        roam_warn("booking event %s (%s) of booking %s has no operator_id: the operator is not notified", ev->id,
+                  ev->type, b.id);
     notif_message_t msgs[2];
     int n = notif_messages(ev->type, &b, msgs);
-    if (n == ROAM_EINVAL) {
-        roam_warn("booking event %s (%s) of booking %s has no operator_id; skipped", ev->id, ev->type, b.id);
-        return 0;
-    }
     if (n < 0) return n; /* out of memory: try again later */
     if (n == 0) return 0;
 

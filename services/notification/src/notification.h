@@ -71,8 +71,8 @@ typedef struct {
 /*
  * The messages an event of type event_type yields for booking b: fills
  * out[0..ret) (at most 2). Returns the count (0: the event notifies no one),
- * or ROAM_ENOMEM (nothing to clean up), or ROAM_EINVAL when an operator
- * message needs an operator_id the booking lacks.
+ * or ROAM_ENOMEM (nothing to clean up). An operator message is left out
+ * when the booking has no operator_id.
  */
 int notif_messages(const char *event_type, const notif_booking_t *b, notif_message_t out[2]);
 void notif_message_cleanup(notif_message_t *m);

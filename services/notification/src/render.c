@@ -350,7 +350,7 @@ int notif_messages(const char *event_type, const notif_booking_t *b, notif_messa
     } else {
         return 0;
     }
-    if (types[1] != NULL && b->operator_id == NULL) return ROAM_EINVAL;
+    if (types[1] != NULL && b->operator_id == NULL) types[1] = NULL; /* nobody to tell: the traveller still is */
     int n = 0;
     for (int i = 0; i < 2 && types[i] != NULL; i++) {
         if (message(&out[n], b, types[i]) != 0) {
