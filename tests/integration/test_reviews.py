@@ -60,7 +60,9 @@ class ReviewTest(StackTestCase):
         cls.auth = s.start_daemon("auth", {"ROAM_ARGON2_MEMORY_KIB": "1024", "ROAM_ARGON2_ITERATIONS": "1",
                                            "ROAM_ADMIN_EMAIL": ADMIN_EMAIL, "ROAM_ADMIN_PASSWORD": ADMIN_PASSWORD})
         cls.inventory = s.start_daemon("inventory")
-        cls.booking = s.start_daemon("booking")
+        # Booking fixtures are rows inserted with SQL (confirmed ones already checked out): keep the booking
+        # service's sweeper, which would complete them, from running again after its first pass at start.
+        cls.booking = s.start_daemon("booking", {"ROAM_BOOKING_SWEEP_INTERVAL_MS": "3600000"})
         s.start_daemon("payment")
         cls.review = s.start_daemon("review", {"ROAM_BOOKING_TIMEOUT_MS": str(BOOKING_TIMEOUT_MS)})
         s.start_daemon("notification")
