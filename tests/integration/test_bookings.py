@@ -289,6 +289,23 @@ class BookingTest(StackTestCase):
         self.assertEqual((replay.status, replay.headers.get("Idempotent-Replayed")), (201, "true"))
         self.assertEqual(replay.json()["id"], again.json()["id"])
 
+    def test_a_key_is_forgotten_after_24_hours(self):
+        listing, unit = self.listing()
+        user = self.register("traveller")
+        key = str(uuid.uuid4())
+        first = self.book(listing, unit, user=user, key=key)
+        self.assertEqual(first.status, 201, first)
+        expires = self.stack.psql_value(f"SELECT round(extract(epoch FROM expires_at - created_at)) "
+                                        f"FROM booking.idempotency_keys WHERE user_id = '{user['id']}'")
+        self.assertEqual(int(float(expires)), 24 * 3600)
+        self.stack.psql(f"UPDATE booking.idempotency_keys SET expires_at = now() - interval '1 second', "
+                        f"created_at = now() - interval '24 hours' WHERE user_id = '{user['id']}'")
+        # Another request under the old key is a new request now, not a reuse.
+        r = self.book(listing, unit, user=user, key=key, guests=1)
+        self.assertEqual(r.status, 201, r)
+        self.assertIsNone(r.headers.get("Idempotent-Replayed"))
+        self.assertNotEqual(r.json()["id"], first.json()["id"])
+
     def test_a_5xx_is_not_stored_and_a_retry_runs_again(self):
         listing, unit = self.listing(quantity=2)
         user = self.register("traveller")
