@@ -371,6 +371,27 @@ class NotificationTest(StackTestCase):
             type(self).notif = self.stack.daemon("notification")
 
     # -- the mailer ----------------------------------------------------------------
+    def test_two_replicas_send_each_email_once(self):
+        traveller, operator = self.register(), self.register("operator")
+        second = self.stack.start_daemon("notification", self.notif_env)
+        try:
+            events = [self.publish(self.event("booking.confirmed", self.booking(traveller, operator)))
+                      for _ in range(15)]
+            self.wait_items(traveller, 15, timeout=40)
+            ids = "', '".join(ev["id"] for ev in events)
+            wait_until(lambda: self.stack.psql_value(
+                "SELECT count(*) FROM notification.emails e JOIN notification.notifications n "
+                f"ON n.id = e.notification_id WHERE n.event_id IN ('{ids}') AND e.status = 'sent'") == "30",
+                timeout=30)
+            sent = {}
+            for m in self.stack.mails():
+                sent[m["Message-ID"]] = sent.get(m["Message-ID"], 0) + 1
+            for ev in events:
+                for t in ("booking_confirmed", "new_booking"):
+                    self.assertEqual(sent.get(f"<{ev['id']}.{t}@roam.local>"), 1, (ev["id"], t))
+        finally:
+            second.stop()
+
 
     def test_smtp_down_is_retried_until_it_is_back(self):
         traveller, operator = self.register(), self.register("operator")

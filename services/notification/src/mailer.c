@@ -233,7 +233,7 @@ static int send_one(CURL *h) {
 
     const char *id = PQgetvalue(r, 0, 0), *recipient = PQgetvalue(r, 0, 1);
     long attempts = strtol(PQgetvalue(r, 0, 8), NULL, 10) + 1;
-    char addr[256] = "", name[256] = "", err[512] = "";
+    char addr[256] = "", name[512] = "", err[512] = "";
     int permanent = 0, ok = -1;
     if (!PQgetisnull(r, 0, 2)) {
         snprintf(addr, sizeof(addr), "%s", PQgetvalue(r, 0, 2));
