@@ -85,8 +85,8 @@
 #define FILTERS                                                                                                      \
     " WHERE l.status = 'active'"                                                                                     \
     " AND ($1::text IS NULL OR l.search_doc @@ search_tsquery($1::text))"                                            \
-    " AND ($2::text IS NULL OR fold(l.city) = fold($2::text))"                                                       \
-    " AND ($3::text IS NULL OR fold(l.country) = fold($3::text))"                                                    \
+    " AND ($2::text IS NULL OR l.city_key = fold($2::text))"                                                       \
+    " AND ($3::text IS NULL OR l.country_key = fold($3::text))"                                                    \
     " AND ($4::text IS NULL OR l.type = $4::text)"                                                                   \
     " AND ($10::text IS NULL OR l.currency = $10::text)"                                                             \
     " AND ($11::text IS NULL OR l.amenities @> string_to_array($11::text, ','))"                                     \
@@ -226,15 +226,16 @@ int store_search_suggest(roam_dbconn_t *c, const char *q, char **json_out) {
     const char *p[] = {q};
     /* clang-format off */
     PGresult *r = roam_db_query(c,
-        "SELECT '{\"items\":[' || coalesce(string_agg(row_to_json(d)::text, ','"
-        " ORDER BY d.listings DESC, fold(d.city), fold(d.country)), '') || ']}'"
+        "SELECT '{\"items\":[' || coalesce(string_agg((SELECT row_to_json(x)::text"
+        " FROM (SELECT d.city, d.country, d.listings) x), ','"
+        " ORDER BY d.listings DESC, d.city_key, d.country_key), '') || ']}'"
         " FROM (SELECT mode() WITHIN GROUP (ORDER BY l.city) AS city,"
-        " mode() WITHIN GROUP (ORDER BY l.country) AS country, count(*) AS listings"
+        " mode() WITHIN GROUP (ORDER BY l.country) AS country, count(*) AS listings, l.city_key, l.country_key"
         " FROM listings l, (SELECT '%' || replace(replace(replace(fold($1::text), '\\', '\\\\'),"
         " '%', '\\%'), '_', '\\_') || '%' AS pattern) e"
-        " WHERE l.status = 'active' AND (fold(l.city) LIKE e.pattern OR fold(l.country) LIKE e.pattern)"
-        " GROUP BY fold(l.city), fold(l.country)"
-        " ORDER BY listings DESC, fold(l.city), fold(l.country) LIMIT 10) d",
+        " WHERE l.status = 'active' AND (l.city_key LIKE e.pattern OR l.country_key LIKE e.pattern)"
+        " GROUP BY l.city_key, l.country_key"
+        " ORDER BY listings DESC, l.city_key, l.country_key LIMIT 10) d",
         1, p);
     /* clang-format on */
     if (r == NULL) return ROAM_EIO;
