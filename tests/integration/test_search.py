@@ -550,6 +550,7 @@ class SearchTest(StackTestCase):
             {"min_price": "0", "max_price": "0", "currency": "eur"},
             {"bbox": "-180,-90,180,90"}, {"q": "x" * 200}, {"free_cancellation": "false"},
             {"q": "   ", "sort": "price_desc"},  # a blank q is no q
+            {"guests": "", "limit": "", "city": "", "check_in": "", "check_out": "", "cursor": "", "sort": ""},
         ]
         for params in ok:
             with self.subTest(params=params):

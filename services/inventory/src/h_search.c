@@ -280,7 +280,7 @@ static void parse_stay(roam_req_t *req, search_query_t *q, json_t *errors) {
 
     const char *g = roam_req_query(req, "guests");
     long long guests = 1;
-    if (g != NULL && (parse_digits(g, &guests) != 0 || guests < 1 || guests > SEARCH_GUESTS_MAX))
+    if (g != NULL && *g != '\0' && (parse_digits(g, &guests) != 0 || guests < 1 || guests > SEARCH_GUESTS_MAX))
         roam_field_error(errors, "guests", "must be an integer from 1 to %d", SEARCH_GUESTS_MAX);
     q->guests = roam_req_printf(req, "%lld", guests);
 }
@@ -513,7 +513,7 @@ int h_search_listings(roam_req_t *req) {
 
     const char *limit = roam_req_query(req, "limit");
     long long lim = SEARCH_LIMIT_DEFAULT;
-    if (limit != NULL && (parse_digits(limit, &lim) != 0 || lim < 1 || lim > SEARCH_LIMIT_MAX))
+    if (limit != NULL && *limit != '\0' && (parse_digits(limit, &lim) != 0 || lim < 1 || lim > SEARCH_LIMIT_MAX))
         roam_field_error(errors, "limit", "must be an integer from 1 to %d", SEARCH_LIMIT_MAX);
     q.limit = (int)lim;
 
