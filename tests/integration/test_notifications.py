@@ -30,7 +30,7 @@ from tests.integration.test_platform import problem
 API = "/api/v1"
 PASSWORD = "correct horse battery"
 MAX_ATTEMPTS = 5
-RETRY_BASE_MS = 250
+RETRY_BASE_MS = 400  # retries at +0.4, +0.8, +1.6, +3.2 s: dead after about 6 s
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 ITEM_KEYS = {"id", "type", "title", "body", "booking_id", "created_at", "read_at"}
 
