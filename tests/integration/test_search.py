@@ -274,6 +274,22 @@ class SearchTest(StackTestCase):
         self.assertEqual(self.ids(city=city, check_in=day(50), check_out=day(53)), [hotel["id"]])
         self.assertIn(rare["id"], self.ids(city=city))
 
+    def test_held_units_are_not_for_sale(self):
+        city = f"Holdham {token()}"
+        hotel = self.listing(city, units=((2, 2, 10000),))
+        u = hotel["units"][0]
+        hold = {"hold_id": str(uuid.uuid4()), "listing_id": hotel["id"], "unit_id": u["id"], "check_in": day(71),
+                "check_out": day(72), "guests": 2, "quantity": 2}
+        r = http("POST", self.inventory.url + "/internal/holds", hold,
+                 headers={"X-Roam-Internal": self.stack.internal_secret})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.ids(city=city, check_in=day(70), check_out=day(73)), [])  # both rooms held that night
+        self.assertEqual(self.ids(city=city, check_in=day(72), check_out=day(73)), [hotel["id"]])
+        r = http("POST", self.inventory.url + f"/internal/holds/{hold['hold_id']}/release",
+                 headers={"X-Roam-Internal": self.stack.internal_secret})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.ids(city=city, check_in=day(70), check_out=day(73)), [hotel["id"]])
+
     def test_price_from_of_a_stay_is_the_sum_of_its_nights(self):
         city = f"Sumford {token()}"
         hotel = self.listing(city, units=((2, 3, 10000),))
