@@ -394,6 +394,13 @@ class SearchTest(StackTestCase):
         self.listing(f"Relev {t}", title=f"Twin {t} twin {t} twin {t}", units=())
         self.assertEqual(self.ids(q=f"twin {t}"), found)
         self.assertEqual(self.walk(1, q=f"twin {t}", check_in=day(20), check_out=day(21))[0], found)
+        # A forged rank that PostgreSQL could not read back is the client's mistake, not a 5xx.
+        cursor = self.search(q=f"twin {t}", limit=1)["next_cursor"]
+        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        for rank in ("1e-50", "-1", "NaN"):
+            doc["k"][0] = rank
+            forged = base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+            self.assert_invalid(self.get("/listings", q=f"twin {t}", limit=1, cursor=forged), "cursor")
         # Another sort may be asked for with q.
         self.assertEqual(self.ids(q=f"twin {t}", sort="price_asc"),
                          sorted(m["id"] for m in same + [better]))

@@ -82,6 +82,10 @@ static void test_cursor_keys(void) {
     CHECK(key_valid(SEARCH_SORT_RELEVANCE, 0, "0.1"));
     CHECK(key_valid(SEARCH_SORT_RELEVANCE, 0, "1.2e-05"));
     CHECK(!key_valid(SEARCH_SORT_RELEVANCE, 0, "NaN"));
+    CHECK(!key_valid(SEARCH_SORT_RELEVANCE, 0, "1e-50")); /* a double, but no float4: PostgreSQL would refuse it */
+    CHECK(!key_valid(SEARCH_SORT_RELEVANCE, 0, "1e39"));
+    CHECK(!key_valid(SEARCH_SORT_RELEVANCE, 0, "-0.5"));
+    CHECK(key_valid(SEARCH_SORT_RELEVANCE, 0, "0"));
 }
 
 /* Every statement names each of the twenty parameters (libpq sends them untyped) and no others. */

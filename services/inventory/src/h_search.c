@@ -20,6 +20,7 @@
 #include <roam/common.h>
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,7 +334,8 @@ static int key_valid(search_sort_t sort, int k, const char *s) {
                isupper((unsigned char)s[2]);
     case SEARCH_SORT_RATING: /* "4.5" */
         return strlen(s) == 3 && isdigit((unsigned char)s[0]) && s[1] == '.' && isdigit((unsigned char)s[2]);
-    case SEARCH_SORT_RELEVANCE: return parse_number(s, &d) == 0;
+    case SEARCH_SORT_RELEVANCE: /* a rank: a float4 PostgreSQL can read back, never negative */
+        return parse_number(s, &d) == 0 && d >= 0 && (d == 0 || (d >= FLT_MIN && d <= FLT_MAX));
     }
     return 0;
 }
