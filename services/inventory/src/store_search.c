@@ -1,14 +1,14 @@
 /*
- * The search and suggest queries (migrations/0020_search.sql has the
- * document column, the query builder and the indexes; docs/search.md the
- * design and the plan).
+ * The search and suggest queries (migrations/0020_search.sql and
+ * 0021_search_keys.sql have the document column, the query builder, the
+ * folded keys and the indexes; docs/search.md the design and the plan).
  *
  * One statement per request. Every statement takes the same twenty
  * parameters (SEARCH_NPARAMS, in the order of search_query_t), NULL for
  * "absent", and names each of them with its type, so libpq needs no
  * parameter types. libpq sends it as an unnamed statement, which PostgreSQL
- * plans with the request's values: "$2 IS NULL OR fold(city) = fold($2)"
- * becomes "fold(city) = 'paris'" before planning, and the indexes apply.
+ * plans with the request's values: "$2 IS NULL OR city_key = fold($2)"
+ * becomes "city_key = 'paris'" before planning, and the indexes apply.
  *
  * Each statement is one of eight fixed texts (with or without dates, times
  * four sorts), so no SQL is ever assembled at run time.
@@ -35,7 +35,8 @@
 #define PRICE_FOR_STAY                                                                                               \
     " CROSS JOIN LATERAL (SELECT min(u.base_price * ($6::date - $5::date) + n.delta) AS price"                     \
     " FROM units u"                                                                                                  \
-    " CROSS JOIN LATERAL (SELECT count(*) AS rows, coalesce(sum(d.price - u.base_price), 0)::bigint AS delta,"            \
+    " CROSS JOIN LATERAL (SELECT count(*) AS rows,"                                                                  \
+    " coalesce(sum(d.price - u.base_price), 0)::bigint AS delta,"                                                   \
     " bool_or(d.closed OR d.quantity - d.held - d.booked < 1) AS unsellable"                                       \
     " FROM calendar_days d WHERE d.unit_id = u.id AND d.day >= $5::date AND d.day < $6::date) n"                  \
     " WHERE u.listing_id = l.id AND u.max_guests >= $7::int AND n.unsellable IS NOT TRUE"                          \
