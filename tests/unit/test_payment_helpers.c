@@ -77,8 +77,8 @@ static int parse(const char *text, card_t *out, char fields[256]) {
 static void test_card_parse(void) {
     card_t c;
     char f[256];
-    REQUIRE(parse("{\"number\": \"4242 4242 4242 4242\", \"exp_month\": 12, \"exp_year\": 2030, \"cvc\": \"123\"}",
-                  &c, f) == 0);
+    REQUIRE(parse("{\"number\": \"4242 4242 4242 4242\", \"exp_month\": 12, \"exp_year\": 2030, \"cvc\": \"123\"}", &c,
+                  f) == 0);
     CHECK_STR(c.number, "4242424242424242");
     CHECK_STR(c.brand, "visa");
     CHECK_STR(c.last4, "4242");
@@ -105,7 +105,8 @@ static void test_card_parse(void) {
         const char *json, *fields;
     } bad[] = {
         {"{\"number\": \"4242424242424241\", \"exp_month\": 1, \"exp_year\": 2030, \"cvc\": \"123\"}", "card.number"},
-        {"{\"number\": \"4242-4242-4242-4242\", \"exp_month\": 1, \"exp_year\": 2030, \"cvc\": \"123\"}", "card.number"},
+        {"{\"number\": \"4242-4242-4242-4242\", \"exp_month\": 1, \"exp_year\": 2030, \"cvc\": \"123\"}",
+         "card.number"},
         {"{\"number\": \"42424242426\", \"exp_month\": 1, \"exp_year\": 2030, \"cvc\": \"123\"}", "card.number"},
         {"{\"number\": \"42424242424242424242\", \"exp_month\": 1, \"exp_year\": 2030, \"cvc\": \"123\"}",
          "card.number"},

@@ -169,8 +169,7 @@ int card_parse(json_t *v, int64_t now, card_t *out, json_t *errors) {
         for (size_t i = 0; ok && i < n; i++)
             ok = s[i] >= '0' && s[i] <= '9';
         size_t want = number_ok && strcmp(out->brand, "amex") == 0 ? 4 : 3;
-        if (!ok || n != want)
-            roam_field_error(errors, "card.cvc", "must be a string of %zu digits", want);
+        if (!ok || n != want) roam_field_error(errors, "card.cvc", "must be a string of %zu digits", want);
     }
 
     if (json_array_size(errors) > before) {

@@ -29,7 +29,8 @@ static int unavailable(roam_req_t *req, const char *what) {
 }
 
 static int lookup_failed(roam_req_t *req, int rc) {
-    if (rc == ROAM_ETIMEDOUT) return roam_respond_problem(req, "upstream_timeout", "The booking service did not answer in time");
+    if (rc == ROAM_ETIMEDOUT)
+        return roam_respond_problem(req, "upstream_timeout", "The booking service did not answer in time");
     return unavailable(req, "The booking service");
 }
 
@@ -90,7 +91,8 @@ static int create(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem) {
     json_t *booking = NULL;
     int rc = payment_booking_lookup(booking_id, &booking);
     const char *sub = roam_req_claims(req)->sub;
-    if (rc == ROAM_ENOTFOUND || (rc == 0 && (str(booking, "user_id") == NULL || strcmp(str(booking, "user_id"), sub)))) {
+    if (rc == ROAM_ENOTFOUND ||
+        (rc == 0 && (str(booking, "user_id") == NULL || strcmp(str(booking, "user_id"), sub)))) {
         json_decref(booking);
         card_wipe(&card);
         return roam_respond_problem(req, "not_found", "No such booking");
@@ -121,8 +123,15 @@ static int create(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem) {
     char id[ROAM_UUID_LEN + 1], amount_s[24];
     roam_uuid_v7(id);
     snprintf(amount_s, sizeof(amount_s), "%lld", (long long)json_integer_value(amount));
-    const char *p[] = {id, booking_id, sub, str(booking, "operator_id"), amount_s, currency,
-                       payment_method ? "token" : card.brand, payment_method ? "0000" : card.last4, proc->name,
+    const char *p[] = {id,
+                       booking_id,
+                       sub,
+                       str(booking, "operator_id"),
+                       amount_s,
+                       currency,
+                       payment_method ? "token" : card.brand,
+                       payment_method ? "0000" : card.last4,
+                       proc->name,
                        expires};
     long n = roam_db_exec(c,
                           "INSERT INTO payments (id, booking_id, user_id, operator_id, amount, currency, status, "
@@ -160,8 +169,8 @@ static int create(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem) {
         return unavailable(req, "The payment processor");
     }
     roam_info("payment %s for booking %s: %s%s%s", id, booking_id,
-              out.outcome == CHARGE_SUCCEEDED ? "succeeded" : "declined",
-              out.outcome == CHARGE_SUCCEEDED ? "" : " ", out.failure_code);
+              out.outcome == CHARGE_SUCCEEDED ? "succeeded" : "declined", out.outcome == CHARGE_SUCCEEDED ? "" : " ",
+              out.failure_code);
 
     json_t *doc = NULL;
     if (roam_db_begin(c) != 0) goto fail;

@@ -20,11 +20,11 @@
 
 /* A card as validated: the digits stay in this struct only for the charge; wipe it with card_wipe(). */
 typedef struct {
-    char number[20];   /* digits only, NUL-terminated */
-    char brand[16];    /* "visa", "mastercard", "amex", ..., or "unknown" */
+    char number[20]; /* digits only, NUL-terminated */
+    char brand[16];  /* "visa", "mastercard", "amex", ..., or "unknown" */
     char last4[5];
-    int exp_month;     /* 1..12 */
-    int exp_year;      /* four digits */
+    int exp_month; /* 1..12 */
+    int exp_year;  /* four digits */
 } card_t;
 
 /* 1 if the digits pass the Luhn check. */
@@ -75,8 +75,8 @@ int store_payment_finish(roam_dbconn_t *c, const char *id, int succeeded, const 
  * (NULL for the first page) and limit+1. Returns a new result (columns:
  * document, created_at in microseconds, id) or NULL.
  */
-PGresult *store_payment_list(roam_dbconn_t *c, const char *booking_id, const char *cursor_us,
-                             const char *cursor_id, const char *limit);
+PGresult *store_payment_list(roam_dbconn_t *c, const char *booking_id, const char *cursor_us, const char *cursor_id,
+                             const char *limit);
 
 /* ---- refunds.c: the consumer of topic "bookings" ------------------------ */
 
@@ -94,8 +94,8 @@ int payment_recover(roam_db_t *db, long age_s);
 /* ROAM_PAYMENT_TEST_CRASH_AFTER_CHARGE, read by main.c at start-up (tests only). */
 extern int payment_crash_after_charge;
 
-int h_payments_create(roam_req_t *req);      /* POST /payments */
-int h_payments_get(roam_req_t *req);         /* GET /payments/{id} */
+int h_payments_create(roam_req_t *req);       /* POST /payments */
+int h_payments_get(roam_req_t *req);          /* GET /payments/{id} */
 int h_booking_payments_list(roam_req_t *req); /* GET /bookings/{id}/payments */
 
 #endif

@@ -29,8 +29,8 @@ charge_outcome_t processor_sandbox_decide(const char *digits, char code[48]) {
 
 static int read_outcome(roam_dbconn_t *c, const char *reference, charge_out_t *out) {
     const char *p[] = {reference};
-    PGresult *r = roam_db_query(c, "SELECT outcome, coalesce(failure_code, '') FROM sandbox_charges WHERE reference = $1",
-                                1, p);
+    PGresult *r =
+        roam_db_query(c, "SELECT outcome, coalesce(failure_code, '') FROM sandbox_charges WHERE reference = $1", 1, p);
     if (r == NULL) return ROAM_EIO;
     memset(out, 0, sizeof(*out));
     if (PQntuples(r) == 0) {

@@ -74,12 +74,14 @@ static int refund(roam_dbconn_t *c, const roam_event_t *ev, const char *payment_
     if (n < 0) return ROAM_EIO;
     if (n == 0) return 0; /* this event refunded already */
     const char *u[] = {payment_id, amount_s};
-    if (roam_db_exec(c, "UPDATE payments SET refunded = refunded + $2::bigint, updated_at = clock_timestamp() "
-                        "WHERE id = $1", 2, u) != 1)
+    if (roam_db_exec(c,
+                     "UPDATE payments SET refunded = refunded + $2::bigint, updated_at = clock_timestamp() "
+                     "WHERE id = $1",
+                     2, u) != 1)
         return ROAM_EIO;
-    json_t *data = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "payment_id", payment_id, "booking_id", booking_id,
-                             "refund_id", id, "amount", roam_money_json(amount, currency), "reason", reason, "status",
-                             "succeeded");
+    json_t *data =
+        json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "payment_id", payment_id, "booking_id", booking_id, "refund_id", id,
+                  "amount", roam_money_json(amount, currency), "reason", reason, "status", "succeeded");
     if (data == NULL) return ROAM_ENOMEM;
     rc = roam_outbox_add(c, PAYMENT_TOPIC, "payment.refunded", booking_id, payment_id, data, NULL);
     json_decref(data);

@@ -22,10 +22,12 @@
     "  'card', jsonb_build_object('brand', p.card_brand, 'last4', p.card_last4), "                                     \
     "  'refunds', coalesce((SELECT jsonb_agg(jsonb_build_object('id', r.id, "                                          \
     "      'amount', jsonb_build_object('amount', r.amount, 'currency', p.currency), 'status', r.status, "             \
-    "      'created_at', " TS("r.created_at") ") ORDER BY r.created_at, r.id) "                                        \
-    "    FROM refunds r WHERE r.payment_id = p.id), '[]'::jsonb), "                                                    \
-    "  'created_at', " TS("p.created_at") ") || CASE WHEN p.failure_code IS NULL THEN '{}'::jsonb "                    \
-    "  ELSE jsonb_build_object('failure_code', p.failure_code) END)::text"
+    "      'created_at', " TS(                                                                                         \
+        "r.created_at") ") ORDER BY r.created_at, r.id) "                                                              \
+                        "    FROM refunds r WHERE r.payment_id = p.id), '[]'::jsonb), "                                \
+                        "  'created_at', " TS(                                                                         \
+                            "p.created_at") ") || CASE WHEN p.failure_code IS NULL THEN '{}'::jsonb "                  \
+                                            "  ELSE jsonb_build_object('failure_code', p.failure_code) END)::text"
 
 /* Money from an amount column's text and a currency (returns new). */
 static json_t *money(const char *amount, const char *currency) {
@@ -69,21 +71,20 @@ int store_payment_finish(roam_dbconn_t *c, const char *id, int succeeded, const 
     }
     char booking_id[ROAM_UUID_LEN + 1];
     snprintf(booking_id, sizeof(booking_id), "%s", PQgetvalue(r, 0, 0));
-    json_t *data = json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:s}", "payment_id", id, "booking_id", booking_id,
-                             "amount", money(PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2)), "card", "brand",
-                             PQgetvalue(r, 0, 3), "last4", PQgetvalue(r, 0, 4), "status",
-                             succeeded ? "succeeded" : "failed");
+    json_t *data = json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:s}", "payment_id", id, "booking_id", booking_id, "amount",
+                             money(PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2)), "card", "brand", PQgetvalue(r, 0, 3),
+                             "last4", PQgetvalue(r, 0, 4), "status", succeeded ? "succeeded" : "failed");
     PQclear(r);
     if (data == NULL) return ROAM_ENOMEM;
     if (!succeeded) json_object_set_new(data, "failure_code", json_string(failure_code));
-    int rc = roam_outbox_add(c, PAYMENT_TOPIC, succeeded ? "payment.succeeded" : "payment.failed", booking_id, id,
-                             data, NULL);
+    int rc = roam_outbox_add(c, PAYMENT_TOPIC, succeeded ? "payment.succeeded" : "payment.failed", booking_id, id, data,
+                             NULL);
     json_decref(data);
     return rc == 0 ? 1 : rc;
 }
 
-PGresult *store_payment_list(roam_dbconn_t *c, const char *booking_id, const char *cursor_us,
-                             const char *cursor_id, const char *limit) {
+PGresult *store_payment_list(roam_dbconn_t *c, const char *booking_id, const char *cursor_us, const char *cursor_id,
+                             const char *limit) {
     const char *p[] = {booking_id, cursor_us, cursor_id, limit};
     return roam_db_query(c,
                          "SELECT " PAYMENT_DOC ", (extract(epoch FROM p.created_at) * 1000000)::bigint, p.id "
