@@ -14,6 +14,7 @@ Run: tests/run --integration -k Payment
 
 import json
 import re
+import subprocess
 import threading
 import time
 from http.client import HTTPException
@@ -437,6 +438,16 @@ class PaymentTest(StackTestCase):
         confirmed = [e for e in self.events("bookings", subject=b["id"]) if e["type"] == "booking.confirmed"]
         self.assertEqual(len(confirmed), 1)
         crashy.stop()
+
+    # -- configuration -------------------------------------------------------------
+
+    def test_an_unknown_processor_stops_the_daemon_at_start_up(self):
+        env = self.stack.daemon_env("payment", 1, {"ROAM_PAYMENT_PROCESSOR": "stripe"})
+        res = subprocess.run([str(self.stack.binary("payment"))], env=env, capture_output=True, text=True,
+                             timeout=20, stdin=subprocess.DEVNULL)
+        self.assertEqual(res.returncode, 2, res.stderr)
+        self.assertIn("ROAM_PAYMENT_PROCESSOR", res.stderr)
+        self.assertIn("sandbox", res.stderr)
 
     # -- card data -------------------------------------------------------------------
 

@@ -21,10 +21,11 @@
 static const char *const upstreams[] = {"booking", NULL};
 static const char *const booking_topics[] = {"bookings", NULL};
 
+static int processor_choice;
+
 static int init(roam_daemon_t *d, char *errbuf, size_t errlen) {
-    if (payment_processor_init(d, errbuf, errlen) != 0) return -1;
+    if (payment_processor_init(d, processor_choice, errbuf, errlen) != 0) return -1;
     if (payment_clients_init(d, errbuf, errlen) != 0) return -1;
-    payment_crash_after_charge = roam_config_bool("ROAM_PAYMENT_TEST_CRASH_AFTER_CHARGE", 0);
     if (roam_daemon_add_consumer(d, "payment.bookings", booking_topics, payment_bookings_handle, NULL) != 0) {
         snprintf(errbuf, errlen, "cannot create the bookings consumer");
         return -1;
@@ -54,4 +55,10 @@ static const roam_daemon_spec_t spec = {
     .fini = fini,
 };
 
-int main(int argc, char **argv) { return roam_daemon_main(&spec, argc, argv); }
+int main(int argc, char **argv) {
+    /* Settings of this service alone are checked before anything connects. */
+    roam_config_set_program("roam-payment");
+    processor_choice = payment_processor_choose();
+    payment_crash_after_charge = roam_config_bool("ROAM_PAYMENT_TEST_CRASH_AFTER_CHARGE", 0);
+    return roam_daemon_main(&spec, argc, argv);
+}

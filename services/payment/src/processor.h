@@ -70,8 +70,13 @@ typedef struct payment_processor {
 
 /* The configured processor (borrowed; set up by payment_processor_init). */
 payment_processor_t *payment_processor(void);
-/* Reads ROAM_PAYMENT_PROCESSOR and sets up the processor; an unknown name exits 2 naming the variable. */
-int payment_processor_init(roam_daemon_t *d, char *errbuf, size_t errlen);
+/*
+ * Reads ROAM_PAYMENT_PROCESSOR (before the daemon starts): an unknown name
+ * exits 2 naming the variable. Returns the choice for payment_processor_init.
+ */
+int payment_processor_choose(void);
+/* Sets up the chosen processor (from the daemon's init). 0 or -1 with errbuf. */
+int payment_processor_init(roam_daemon_t *d, int which, char *errbuf, size_t errlen);
 
 /* The sandbox (processor_sandbox.c), keeping its books in db's schema. */
 payment_processor_t *processor_sandbox_new(roam_db_t *db);

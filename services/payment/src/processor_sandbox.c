@@ -130,11 +130,14 @@ static payment_processor_t *current;
 
 payment_processor_t *payment_processor(void) { return current; }
 
-int payment_processor_init(roam_daemon_t *d, char *errbuf, size_t errlen) {
+int payment_processor_choose(void) {
+    static const char *const names[] = {"sandbox", NULL};
+    return roam_config_enum("ROAM_PAYMENT_PROCESSOR", "sandbox", names);
+}
+
+int payment_processor_init(roam_daemon_t *d, int which, char *errbuf, size_t errlen) {
     (void)errbuf;
     (void)errlen;
-    static const char *const names[] = {"sandbox", NULL};
-    int which = roam_config_enum("ROAM_PAYMENT_PROCESSOR", "sandbox", names);
     (void)which; /* only the sandbox so far */
     current = processor_sandbox_new(roam_daemon_db(d));
     roam_info("payment processor: %s", current->name);
