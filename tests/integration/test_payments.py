@@ -407,6 +407,33 @@ class PaymentTest(StackTestCase):
 
     # -- crash recovery -----------------------------------------------------------
 
+    def test_zx_kill_while_kafka_is_down_loses_no_event(self):
+        # The result is recorded with its event in the outbox; Kafka is down, so nothing is published before
+        # the process is killed. After Kafka and the process are back, the event leaves exactly once.
+        replica = self.stack.start_daemon("payment")
+        listing, unit = self.listing()
+        b = self.booked(listing, unit)
+        self.stack.broker_down()
+        try:
+            r = self.pay(b["id"], base=replica.url)
+            self.assertEqual((r.status, r.json()["status"]), (201, "succeeded"), r)
+            p = r.json()
+            replica.kill()
+            self.assertEqual(self.stack.psql_value(
+                f"SELECT count(*) FROM payment.outbox WHERE payload->>'subject' = '{p['id']}' AND sent_at IS NULL"),
+                "1")
+        finally:
+            self.stack.broker_up()
+        replica.start(timeout=30)
+        self.wait_status(b["id"], "confirmed", timeout=30)
+        time.sleep(1)
+        succeeded = [e for e in self.events("payments", booking_id=b["id"]) if e["type"] == "payment.succeeded"]
+        self.assertEqual([e["data"]["payment_id"] for e in succeeded], [p["id"]])
+        confirmed = [e for e in self.events("bookings", subject=b["id"]) if e["type"] == "booking.confirmed"]
+        self.assertEqual(len(confirmed), 1)
+        self.assertEqual(self.charges(b["id"]), [("succeeded", str(b["total"]["amount"]))])
+        replica.stop()
+
     def test_zy_kill_after_the_charge_recovers_without_a_second_charge(self):
         # Runs late (alphabetical order): the killed replica leaves the bookings consumer group only when its
         # session times out, which would delay the refund tests.
@@ -428,7 +455,7 @@ class PaymentTest(StackTestCase):
         # Restarted without the crash, its recovery pass resolves the attempt from the processor's record.
         crashy.restart(env={"ROAM_PAYMENT_TEST_CRASH_AFTER_CHARGE": "0", "ROAM_PAYMENT_RECOVERY_AGE_S": "1",
                             "ROAM_PAYMENT_RECOVERY_INTERVAL_MS": "200"})
-        self.wait_status(b["id"], "confirmed", timeout=10)
+        self.wait_status(b["id"], "confirmed", timeout=30)
         items = self.payments_of(b["id"])
         self.assertEqual([(i["status"], i["card"]["last4"]) for i in items], [("succeeded", "4242")])
         self.assertEqual(self.charges(b["id"]), [("succeeded", str(b["total"]["amount"]))])
