@@ -141,7 +141,7 @@ class PaymentTest(StackTestCase):
         self.assertEqual(r.status, 200, r)
         return r.json()["items"]
 
-    def wait_refunds(self, booking_id, n, timeout=5.0) -> list[dict]:
+    def wait_refunds(self, booking_id, n, timeout=10.0) -> list[dict]:
         deadline = time.monotonic() + timeout
         while True:
             refunds = [f for p in self.payments_of(booking_id) for f in p["refunds"]]
@@ -404,6 +404,28 @@ class PaymentTest(StackTestCase):
         self.assertEqual(self.wait_refunds(b["id"], 1), refunds)
         self.assertEqual(self.stack.psql_value(
             f"SELECT refunded FROM payment.payments WHERE id = '{p1['id']}'"), "14000")
+
+    def test_zw_a_success_after_the_hold_ran_out_is_refunded_in_full(self):
+        # Runs late (alphabetical order): the extra replica joining and leaving the bookings consumer group
+        # makes the group rebalance, which would delay the other refund tests by seconds.
+        # A processor slower than the hold: the attempt starts within the hold, the charge lands after it.
+        slow = self.stack.start_daemon("payment", {"ROAM_PAYMENT_TEST_CHARGE_DELAY_MS": "3000"})
+        try:
+            listing, unit = self.listing(price=9000)
+            b = self.booked(listing, unit, base=self.short.url)  # a two-second hold
+            r = self.pay(b["id"], base=slow.url)
+            self.assertEqual((r.status, r.json()["status"]), (201, "succeeded"), r)
+            p = r.json()
+            refunds = self.wait_refunds(b["id"], 1, timeout=15)
+            self.assertEqual(refunds[0]["amount"], {"amount": 18000, "currency": "EUR"})
+            self.assertEqual(self.wait_status(b["id"], "expired", timeout=5)["status"], "expired")
+            required = [e for e in self.events("bookings", subject=b["id"]) if e["type"] == "booking.refund_required"]
+            self.assertEqual([e["data"]["payment_id"] for e in required], [p["id"]])
+            refunded = [e for e in self.events("payments", subject=p["id"]) if e["type"] == "payment.refunded"]
+            self.assertEqual([(e["data"]["reason"], e["data"]["amount"]["amount"]) for e in refunded],
+                             [("refund_required", 18000)])
+        finally:
+            slow.stop()
 
     # -- crash recovery -----------------------------------------------------------
 

@@ -44,6 +44,8 @@ static const char *str(json_t *o, const char *name) { return json_string_value(j
  * kill -9 would, so the tests can check the recovery pass.
  */
 int payment_crash_after_charge;
+/* ROAM_PAYMENT_TEST_CHARGE_DELAY_MS (tests only): a slow processor, so a hold can run out during the charge. */
+long payment_charge_delay_ms;
 
 static int create(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem) {
     json_t *body = roam_req_json(req);
@@ -157,6 +159,10 @@ static int create(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem) {
                       .card = payment_method ? NULL : &card,
                       .payment_method = payment_method};
     charge_out_t out;
+    if (payment_charge_delay_ms > 0) {
+        struct timespec ts = {payment_charge_delay_ms / 1000, (payment_charge_delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     rc = proc->charge(proc, &in, &out);
     card_wipe(&card);
     if (payment_crash_after_charge) {

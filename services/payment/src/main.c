@@ -9,7 +9,8 @@
  * ROAM_PAYMENT_PROCESSOR (default "sandbox", the only one so far),
  * ROAM_BOOKING_TIMEOUT_MS (default 2000, per attempt of a booking lookup),
  * ROAM_PAYMENT_RECOVERY_AGE_S (default 60), ROAM_PAYMENT_RECOVERY_INTERVAL_MS
- * (default 5000), ROAM_PAYMENT_TEST_CRASH_AFTER_CHARGE (tests only).
+ * (default 5000), ROAM_PAYMENT_TEST_CRASH_AFTER_CHARGE and
+ * ROAM_PAYMENT_TEST_CHARGE_DELAY_MS (tests only).
  */
 #include "payment.h"
 #include "processor.h"
@@ -60,5 +61,6 @@ int main(int argc, char **argv) {
     roam_config_set_program("roam-payment");
     processor_choice = payment_processor_choose();
     payment_crash_after_charge = roam_config_bool("ROAM_PAYMENT_TEST_CRASH_AFTER_CHARGE", 0);
+    payment_charge_delay_ms = roam_config_int("ROAM_PAYMENT_TEST_CHARGE_DELAY_MS", 0, 0, 60000);
     return roam_daemon_main(&spec, argc, argv);
 }

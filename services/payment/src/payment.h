@@ -93,6 +93,8 @@ int payment_recover(roam_db_t *db, long age_s);
 
 /* ROAM_PAYMENT_TEST_CRASH_AFTER_CHARGE, read by main.c at start-up (tests only). */
 extern int payment_crash_after_charge;
+/* ROAM_PAYMENT_TEST_CHARGE_DELAY_MS, likewise: a pause before each charge. */
+extern long payment_charge_delay_ms;
 
 int h_payments_create(roam_req_t *req);       /* POST /payments */
 int h_payments_get(roam_req_t *req);          /* GET /payments/{id} */
