@@ -462,8 +462,9 @@ class PaymentTest(StackTestCase):
         crashy = self.stack.start_daemon("payment", {"ROAM_PAYMENT_TEST_CRASH_AFTER_CHARGE": "1"})
         listing, unit = self.listing()
         b = self.booked(listing, unit)
+        key = str(uuid.uuid4())
         with self.assertRaises((OSError, HTTPException)):  # the process died mid-request
-            self.pay(b["id"], base=crashy.url)
+            self.pay(b["id"], key=key, base=crashy.url)
         deadline = time.monotonic() + 5
         while crashy.running and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -486,6 +487,14 @@ class PaymentTest(StackTestCase):
         self.assertEqual(len(succeeded), 1)
         confirmed = [e for e in self.events("bookings", subject=b["id"]) if e["type"] == "booking.confirmed"]
         self.assertEqual(len(confirmed), 1)
+        # The client retries with its key once the key's lease (60 s) has run out (shifted with SQL): the
+        # answer is the payment the first attempt made, not a second charge.
+        problem(self, self.pay(b["id"], key=key), 409, "idempotency_request_in_progress")
+        self.stack.psql("UPDATE payment.idempotency_keys SET locked_until = now() - interval '1 second' "
+                        f"WHERE key = '{key}'")
+        r = self.pay(b["id"], key=key)
+        self.assertEqual((r.status, r.json()["id"], r.json()["status"]), (201, items[0]["id"], "succeeded"), r)
+        self.assertEqual(self.charges(b["id"]), [("succeeded", str(b["total"]["amount"]))])
         crashy.stop()
 
     # -- configuration -------------------------------------------------------------

@@ -89,10 +89,38 @@ static int create(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem) {
         return unavailable(req, "The database");
     }
 
+    /*
+     * A retry whose key's lease ran out after a crash (roam/idempotency.h lets
+     * it run again): the attempt that key already made is the answer.
+     */
+    const char *sub = roam_req_claims(req)->sub;
+    const char *key = roam_req_header(req, "Idempotency-Key");
+    const char *kp[] = {sub, key};
+    PGresult *kr = roam_db_query(c,
+                                 "SELECT id, status FROM payments WHERE user_id = $1 AND idempotency_key = $2 "
+                                 "ORDER BY created_at DESC LIMIT 1",
+                                 2, kp);
+    if (kr == NULL) {
+        card_wipe(&card);
+        return unavailable(req, "The database");
+    }
+    if (PQntuples(kr) == 1) {
+        card_wipe(&card);
+        int processing = strcmp(PQgetvalue(kr, 0, 1), "processing") == 0;
+        char prev[ROAM_UUID_LEN + 1];
+        snprintf(prev, sizeof(prev), "%s", PQgetvalue(kr, 0, 0));
+        PQclear(kr);
+        /* 503 is not stored: a later retry gets the outcome once the recovery pass has it. */
+        if (processing) return unavailable(req, "The payment processor (the first attempt is not resolved yet)");
+        json_t *doc = NULL;
+        if (store_payment_public(c, prev, &doc, NULL, NULL) != 0) return unavailable(req, "The database");
+        return roam_respond_json(req, 201, doc);
+    }
+    PQclear(kr);
+
     /* The booking decides who may pay, what and until when. */
     json_t *booking = NULL;
     int rc = payment_booking_lookup(booking_id, &booking);
-    const char *sub = roam_req_claims(req)->sub;
     if (rc == ROAM_ENOTFOUND ||
         (rc == 0 && (str(booking, "user_id") == NULL || strcmp(str(booking, "user_id"), sub)))) {
         json_decref(booking);
@@ -134,13 +162,14 @@ static int create(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem) {
                        payment_method ? "token" : card.brand,
                        payment_method ? "0000" : card.last4,
                        proc->name,
-                       expires};
+                       expires,
+                       key};
     long n = roam_db_exec(c,
                           "INSERT INTO payments (id, booking_id, user_id, operator_id, amount, currency, status, "
-                          "  card_brand, card_last4, processor) "
-                          "SELECT $1, $2, $3, $4, $5::bigint, $6, 'processing', $7, $8, $9 "
+                          "  card_brand, card_last4, processor, idempotency_key) "
+                          "SELECT $1, $2, $3, $4, $5::bigint, $6, 'processing', $7, $8, $9, $11 "
                           "WHERE $10::timestamptz > now()",
-                          10, p);
+                          11, p);
     if (n == ROAM_ECONFLICT || n == 0) {
         card_wipe(&card);
         return roam_respond_problem(req, "booking_not_payable",
