@@ -393,9 +393,15 @@ class PaymentTest(StackTestCase):
         ev = {"id": str(uuid.uuid4()), "type": "booking.refund_required", "source": "/roam/booking",
               "occurred_at": "2026-01-01T00:00:00Z", "subject": b["id"],
               "data": {"booking_id": b["id"], "payment_id": p1["id"], "amount": b["total"]}}
+        # One naming another booking first (same partition key, so it is consumed before): nothing refunded.
+        other = str(uuid.uuid4())
+        wrong = dict(ev, id=str(uuid.uuid4()), subject=other, data=dict(ev["data"], booking_id=other))
+        self.stack.kafka_produce("bookings", json.dumps(wrong), key=b["id"])
         self.stack.kafka_produce("bookings", json.dumps(ev), key=b["id"])
         refunds = self.wait_refunds(b["id"], 1)
         self.assertEqual(refunds[0]["amount"], {"amount": 14000, "currency": "EUR"})
+        self.assertEqual(self.stack.psql_value(
+            f"SELECT count(*) FROM payment.refunds WHERE source_event = '{wrong['id']}'"), "0")
         # Redelivered, and a second refund_required for the same payment: nothing is left to refund.
         self.stack.kafka_produce("bookings", json.dumps(ev), key=b["id"])
         ev2 = dict(ev, id=str(uuid.uuid4()))

@@ -47,6 +47,14 @@ static int refund(roam_dbconn_t *c, const roam_event_t *ev, const char *payment_
     snprintf(currency, sizeof(currency), "%s", PQgetvalue(r, 0, 1));
     snprintf(booking_id, sizeof(booking_id), "%s", PQgetvalue(r, 0, 2));
     PQclear(r);
+    /* The event's booking must be the payment's: a mismatch refunds nothing. */
+    const char *ev_booking = json_string_value(json_object_get(ev->data, "booking_id"));
+    if (ev_booking == NULL) ev_booking = json_string_value(json_object_get(ev->data, "id"));
+    if (ev_booking != NULL && strcmp(ev_booking, booking_id) != 0) {
+        roam_warn("event %s (%s) names booking %s, but payment %s is for booking %s: skipped", ev->id, ev->type,
+                  ev_booking, payment_id, booking_id);
+        return 0;
+    }
     int64_t amount = want < 0 || want > left ? left : want;
     if (amount <= 0) {
         roam_info("event %s (%s): payment %s has nothing left to refund", ev->id, ev->type, payment_id);
