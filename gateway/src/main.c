@@ -12,6 +12,7 @@
 #include <roam/daemon.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const upstreams[] = {"auth", "inventory", "booking", "payment", "review", "notification", NULL};
@@ -34,7 +35,7 @@ static char *prefixed(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    /* Lives for the whole process. */
+    /* Lives until the daemon has stopped. */
     roam_route_t *routes = roam_xcalloc(2 * gw_table_len + 1, sizeof(roam_route_t));
     size_t n = 0;
     for (size_t i = 0; i < gw_table_len; i++) {
@@ -55,5 +56,8 @@ int main(int argc, char **argv) {
         .init = init,
         .fini = fini,
     };
-    return roam_daemon_main(&spec, argc, argv);
+    int status = roam_daemon_main(&spec, argc, argv);
+    for (size_t i = 0; i + 1 < n; i++) free((char *)routes[i].pattern); /* the last is a literal */
+    free(routes);
+    return status;
 }
