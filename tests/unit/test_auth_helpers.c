@@ -47,20 +47,20 @@ static void test_email_shape(void) {
 }
 
 static void test_utf8_chars(void) {
-    CHECK_INT(auth_utf8_chars("", 0), 0);
-    CHECK_INT(auth_utf8_chars("abc", 3), 3);
-    CHECK_INT(auth_utf8_chars("\xc3\xa9t\xc3\xa9", 5), 3); /* été */
-    CHECK_INT(auth_utf8_chars("\xe5\x90\x8d", 3), 1);      /* 名 */
-    CHECK_INT(auth_utf8_chars("\xf0\x9f\x98\x80!", 5), 2); /* an emoji and ! */
+    CHECK_INT(roam_utf8_chars("", 0), 0);
+    CHECK_INT(roam_utf8_chars("abc", 3), 3);
+    CHECK_INT(roam_utf8_chars("\xc3\xa9t\xc3\xa9", 5), 3); /* été */
+    CHECK_INT(roam_utf8_chars("\xe5\x90\x8d", 3), 1);      /* 名 */
+    CHECK_INT(roam_utf8_chars("\xf0\x9f\x98\x80!", 5), 2); /* an emoji and ! */
 }
 
 static void test_trim_and_lower(void) {
     size_t n = 9;
-    const char *t = auth_trim("  a b \t\n ", &n);
+    const char *t = roam_trim("  a b \t\n ", &n);
     CHECK_INT(n, 3);
     CHECK(strncmp(t, "a b", 3) == 0);
     n = 3;
-    auth_trim("   ", &n);
+    roam_trim("   ", &n);
     CHECK_INT(n, 0);
     char out[32];
     auth_ascii_lower("MiXeD@Example.COM", out, sizeof(out));

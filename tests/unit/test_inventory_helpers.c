@@ -12,21 +12,21 @@ static int slug(const char *s) { return inv_slug_valid(s, strlen(s)); }
 static int photo(const char *s) { return inv_photo_valid(s, strlen(s)); }
 
 static void test_text(void) {
-    CHECK_INT(inv_utf8_chars("h\xc3\xb4tel", 6), 5);
-    CHECK_INT(inv_utf8_chars("\xf0\x9f\x8f\xa8", 4), 1); /* one emoji */
+    CHECK_INT(roam_utf8_chars("h\xc3\xb4tel", 6), 5);
+    CHECK_INT(roam_utf8_chars("\xf0\x9f\x8f\xa8", 4), 1); /* one emoji */
     size_t n = 8;
-    const char *t = inv_trim(" \t ab c\n", &n);
+    const char *t = roam_trim(" \t ab c\n", &n);
     CHECK_INT(n, 4);
     CHECK(strncmp(t, "ab c", 4) == 0);
     n = 3;
-    inv_trim("   ", &n);
+    roam_trim("   ", &n);
     CHECK_INT(n, 0);
-    CHECK(inv_text_ok("Hotel du Lac", 12, 0));
-    CHECK(!inv_text_ok("a\nb", 3, 0));
-    CHECK(inv_text_ok("a\nb\tc\r\n", 7, 1));
-    CHECK(!inv_text_ok("a\x07", 2, 1));
-    CHECK(!inv_text_ok("a\x7f", 2, 1));
-    CHECK(!inv_text_ok("a\0b", 3, 1));
+    CHECK(roam_text_clean("Hotel du Lac", 12, 0));
+    CHECK(!roam_text_clean("a\nb", 3, 0));
+    CHECK(roam_text_clean("a\nb\tc\r\n", 7, 1));
+    CHECK(!roam_text_clean("a\x07", 2, 1));
+    CHECK(!roam_text_clean("a\x7f", 2, 1));
+    CHECK(!roam_text_clean("a\0b", 3, 1));
 }
 
 static void test_slugs_and_photos(void) {

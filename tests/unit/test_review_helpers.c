@@ -11,24 +11,24 @@
 #include "check.h"
 
 static void test_text(void) {
-    CHECK_INT(review_utf8_chars("abc", 3), 3);
-    CHECK_INT(review_utf8_chars("h\xc3\xa9llo", 6), 5);     /* é is two bytes, one character */
-    CHECK_INT(review_utf8_chars("\xf0\x9f\x98\x80", 4), 1); /* an emoji: four bytes */
+    CHECK_INT(roam_utf8_chars("abc", 3), 3);
+    CHECK_INT(roam_utf8_chars("h\xc3\xa9llo", 6), 5);     /* é is two bytes, one character */
+    CHECK_INT(roam_utf8_chars("\xf0\x9f\x98\x80", 4), 1); /* an emoji: four bytes */
     size_t len = 9;
-    const char *s = review_trim(" \t ab c\n ", &len);
+    const char *s = roam_trim(" \t ab c\n ", &len);
     CHECK_INT(len, 4);
     CHECK(strncmp(s, "ab c", 4) == 0);
     len = 3;
-    review_trim("   ", &len);
+    roam_trim("   ", &len);
     CHECK_INT(len, 0);
 
-    CHECK(review_text_clean("plain text", 10, 0));
-    CHECK(!review_text_clean("two\nlines", 9, 0));
-    CHECK(review_text_clean("two\nlines\r\n\tindented", 20, 1));
-    CHECK(!review_text_clean("bell\a", 5, 1));
-    CHECK(!review_text_clean("nul\0inside", 10, 1)); /* a NUL inside the JSON string */
-    CHECK(!review_text_clean("del\x7f", 4, 1));
-    CHECK(review_text_clean("caf\xc3\xa9", 5, 0)); /* bytes of a multi-byte character are not controls */
+    CHECK(roam_text_clean("plain text", 10, 0));
+    CHECK(!roam_text_clean("two\nlines", 9, 0));
+    CHECK(roam_text_clean("two\nlines\r\n\tindented", 20, 1));
+    CHECK(!roam_text_clean("bell\a", 5, 1));
+    CHECK(!roam_text_clean("nul\0inside", 10, 1)); /* a NUL inside the JSON string */
+    CHECK(!roam_text_clean("del\x7f", 4, 1));
+    CHECK(roam_text_clean("caf\xc3\xa9", 5, 0)); /* bytes of a multi-byte character are not controls */
 }
 
 static void test_average(void) {

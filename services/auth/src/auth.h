@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <roam/daemon.h>
 #include <roam/db.h>
+#include <roam/text.h>
 
 /* ---- h_auth.c: the route handlers (table in main.c) ---------------------- */
 
@@ -32,19 +33,12 @@ int h_internal_user(roam_req_t *req);
 #define AUTH_PASSWORD_MAX 128
 #define AUTH_NAME_MAX     100
 
-/* Number of UTF-8 code points in s[0..len) (s is valid UTF-8: jansson checked it). */
-size_t auth_utf8_chars(const char *s, size_t len);
 /*
  * 1 if email has the shape name@domain.tld: exactly one '@', a non-empty
  * local part, a domain with a dot that neither starts nor ends a label, no
  * whitespace or control characters, at most AUTH_EMAIL_MAX characters.
  */
 int auth_email_valid(const char *email, size_t len);
-/*
- * Trims ASCII whitespace at both ends of s[0..*len) in place: returns a
- * pointer into s and updates *len. Borrowed from s.
- */
-const char *auth_trim(const char *s, size_t *len);
 /* Writes the ASCII lower case of s into out (outlen >= strlen(s) + 1). */
 void auth_ascii_lower(const char *s, char *out, size_t outlen);
 

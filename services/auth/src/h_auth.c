@@ -91,13 +91,13 @@ int h_auth_register(roam_req_t *req) {
         roam_field_error(errors, "email", "must be an email address (name@example.com) of at most %d characters",
                          AUTH_EMAIL_MAX);
     if (pwd != NULL) {
-        size_t n = auth_utf8_chars(pwd, pwd_len);
+        size_t n = roam_utf8_chars(pwd, pwd_len);
         if (n < AUTH_PASSWORD_MIN || n > AUTH_PASSWORD_MAX)
             roam_field_error(errors, "password", "must be %d to %d characters", AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
     }
     if (name != NULL) {
-        name = auth_trim(name, &name_len);
-        size_t n = auth_utf8_chars(name, name_len);
+        name = roam_trim(name, &name_len);
+        size_t n = roam_utf8_chars(name, name_len);
         if (n < 1 || n > AUTH_NAME_MAX)
             roam_field_error(errors, "name", "must be 1 to %d characters (not only spaces)", AUTH_NAME_MAX);
         else if (!printable(name, name_len))

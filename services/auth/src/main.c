@@ -34,7 +34,7 @@ static int bootstrap_admin(roam_daemon_t *d, char *errbuf, size_t errlen) {
     if (pwd[0] == '\0') roam_config_fail("ROAM_ADMIN_PASSWORD", "", "required when ROAM_ADMIN_EMAIL is set");
     if (!auth_email_valid(email, strlen(email)))
         roam_config_fail("ROAM_ADMIN_EMAIL", email, "must be an email address (name@example.com)");
-    size_t n = auth_utf8_chars(pwd, strlen(pwd));
+    size_t n = roam_utf8_chars(pwd, strlen(pwd));
     if (n < AUTH_PASSWORD_MIN || n > AUTH_PASSWORD_MAX)
         roam_config_fail("ROAM_ADMIN_PASSWORD", "(hidden)", "must be 10 to 128 characters");
 

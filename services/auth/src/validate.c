@@ -3,27 +3,8 @@
 
 #include <string.h>
 
-size_t auth_utf8_chars(const char *s, size_t len) {
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80) n++; /* every byte but a continuation starts a code point */
-    return n;
-}
-
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-const char *auth_trim(const char *s, size_t *len) {
-    size_t n = *len;
-    while (n > 0 && is_space(*s))
-        s++, n--;
-    while (n > 0 && is_space(s[n - 1]))
-        n--;
-    *len = n;
-    return s;
-}
-
 int auth_email_valid(const char *email, size_t len) {
-    if (len == 0 || auth_utf8_chars(email, len) > AUTH_EMAIL_MAX) return 0;
+    if (len == 0 || roam_utf8_chars(email, len) > AUTH_EMAIL_MAX) return 0;
     const char *at = NULL;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)email[i];

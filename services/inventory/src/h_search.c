@@ -70,24 +70,11 @@ static int utf8_valid(const char *s) {
     return 1;
 }
 
-/* Characters (code points) of valid UTF-8. */
-static size_t utf8_chars(const char *s) {
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) n++;
-    return n;
-}
-
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
 /* A trimmed copy of s in request memory; NULL when s is NULL, blank, or memory ran out (*oom set). */
 static const char *trimmed(roam_req_t *req, const char *s, int *oom) {
     if (s == NULL) return NULL;
-    while (is_space(*s))
-        s++;
     size_t n = strlen(s);
-    while (n > 0 && is_space(s[n - 1]))
-        n--;
+    s = roam_trim(s, &n);
     if (n == 0) return NULL;
     char *out = roam_req_alloc(req, n + 1);
     if (out == NULL) {
@@ -177,15 +164,13 @@ static const char *parse_amenities(roam_req_t *req, const char *raw, json_t *err
     size_t n = 0, total = 0;
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        while (is_space(*tok))
-            tok++;
         size_t len = strlen(tok);
-        while (len > 0 && is_space(tok[len - 1]))
-            tok[--len] = '\0';
+        tok = (char *)roam_trim(tok, &len); /* points into copy, which is ours to change */
+        tok[len] = '\0';
         if (len == 0) continue;
         for (char *c = tok; *c; c++) /* amenities are stored as lower-case slugs ("wifi") */
             *c = (char)tolower((unsigned char)*c);
-        if (utf8_chars(tok) > SEARCH_AMENITY_MAX) {
+        if (roam_utf8_chars(tok, len) > SEARCH_AMENITY_MAX) {
             roam_field_error(errors, "amenities", "each amenity must be at most %d characters", SEARCH_AMENITY_MAX);
             return NULL;
         }
@@ -294,7 +279,7 @@ static const char *text_arg(roam_req_t *req, const char *name, size_t max, json_
         roam_field_error(errors, name, "must be valid UTF-8");
         return NULL;
     }
-    if (utf8_chars(v) > max) {
+    if (roam_utf8_chars(v, strlen(v)) > max) {
         roam_field_error(errors, name, "must be at most %zu characters", max);
         return NULL;
     }
@@ -565,7 +550,7 @@ int h_search_suggest(roam_req_t *req) {
         roam_field_error(errors, "q", "is required (1 to %d characters)", SUGGEST_Q_MAX);
     else if (!utf8_valid(q))
         roam_field_error(errors, "q", "must be valid UTF-8");
-    else if (utf8_chars(q) > SUGGEST_Q_MAX)
+    else if (roam_utf8_chars(q, strlen(q)) > SUGGEST_Q_MAX)
         roam_field_error(errors, "q", "must be 1 to %d characters", SUGGEST_Q_MAX);
     if (json_array_size(errors) > 0) return roam_respond_invalid(req, errors);
     json_decref(errors);

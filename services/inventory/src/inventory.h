@@ -12,6 +12,7 @@
 #include <roam/daemon.h>
 #include <roam/db.h>
 #include <roam/http.h>
+#include <roam/text.h>
 
 /* ---- h_listings.c: listings of operators ---------------------------------- */
 
@@ -119,15 +120,6 @@ int h_listings_internal(roam_req_t *req); /* GET /internal/listings/{id} */
 #define INV_PAGE_MAX          100
 #define INV_PAGE_DEFAULT      20
 
-/* Number of UTF-8 code points in s[0..len) (valid UTF-8: jansson checked it). */
-size_t inv_utf8_chars(const char *s, size_t len);
-/* Trims ASCII whitespace at both ends: returns a pointer into s and updates *len. Borrowed from s. */
-const char *inv_trim(const char *s, size_t *len);
-/*
- * 1 if s[0..len) has no control character (C0, DEL, NUL). With multiline,
- * tab, line feed and carriage return are allowed.
- */
-int inv_text_ok(const char *s, size_t len, int multiline);
 /* 1 if s[0..len) is an amenity slug: 1 to 40 of [a-z0-9_-]. */
 int inv_slug_valid(const char *s, size_t len);
 /*

@@ -20,34 +20,6 @@
 
 /* ---- text ---- */
 
-size_t inv_utf8_chars(const char *s, size_t len) {
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80) n++; /* every byte but a continuation starts a code point */
-    return n;
-}
-
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-const char *inv_trim(const char *s, size_t *len) {
-    size_t n = *len;
-    while (n > 0 && is_space(*s))
-        s++, n--;
-    while (n > 0 && is_space(s[n - 1]))
-        n--;
-    *len = n;
-    return s;
-}
-
-int inv_text_ok(const char *s, size_t len, int multiline) {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (multiline && (c == '\n' || c == '\r' || c == '\t')) continue;
-        if (c < 0x20 || c == 0x7f) return 0;
-    }
-    return 1;
-}
-
 int inv_slug_valid(const char *s, size_t len) {
     if (len < 1 || len > INV_AMENITY_MAX) return 0;
     for (size_t i = 0; i < len; i++) {
@@ -236,8 +208,8 @@ static int text_member(json_t *body, const char *name, int required, int nullabl
         return 0;
     }
     size_t len = json_string_length(v);
-    const char *s = inv_trim(json_string_value(v), &len);
-    size_t chars = inv_utf8_chars(s, len);
+    const char *s = roam_trim(json_string_value(v), &len);
+    size_t chars = roam_utf8_chars(s, len);
     if (chars < (nullable ? 0u : 1u) || chars > max) {
         if (nullable)
             roam_field_error(errors, name, "must be at most %zu characters", max);
@@ -245,7 +217,7 @@ static int text_member(json_t *body, const char *name, int required, int nullabl
             roam_field_error(errors, name, "must be 1 to %zu characters (not only spaces)", max);
         return 0;
     }
-    if (!inv_text_ok(s, len, multiline)) {
+    if (!roam_text_clean(s, len, multiline)) {
         roam_field_error(errors, name, "must not contain control characters");
         return 0;
     }

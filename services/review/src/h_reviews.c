@@ -62,13 +62,13 @@ static const char *text_field(roam_req_t *req, json_t *body, const char *name, s
         return NULL;
     }
     size_t len = json_string_length(v);
-    const char *s = review_trim(json_string_value(v), &len);
-    size_t n = review_utf8_chars(s, len);
+    const char *s = roam_trim(json_string_value(v), &len);
+    size_t n = roam_utf8_chars(s, len);
     if (n < 1 || n > max) {
         roam_field_error(errors, name, "must be 1 to %zu characters (not only spaces)", max);
         return NULL;
     }
-    if (!review_text_clean(s, len, multiline)) {
+    if (!roam_text_clean(s, len, multiline)) {
         roam_field_error(errors, name,
                          multiline ? "must not contain control characters other than tabs and line breaks"
                                    : "must not contain control characters");

@@ -14,6 +14,7 @@
 #include <roam/daemon.h>
 #include <roam/db.h>
 #include <roam/http.h>
+#include <roam/text.h>
 
 #define REVIEW_TOPIC "reviews"
 
@@ -29,15 +30,6 @@ int h_reviews_hide(roam_req_t *req);   /* POST /reviews/{id}/hide (admin) */
 #define REVIEW_TITLE_MAX 120  /* characters */
 #define REVIEW_BODY_MAX  5000 /* characters, for review and reply bodies */
 
-/* Number of UTF-8 code points in s[0..len) (valid UTF-8: jansson checked it). */
-size_t review_utf8_chars(const char *s, size_t len);
-/* Trims ASCII whitespace at both ends of s[0..*len): returns a pointer into s and updates *len. */
-const char *review_trim(const char *s, size_t *len);
-/*
- * 1 if s[0..len) has no control character (C0, DEL; NUL included); with
- * multiline, tab, line feed and carriage return are allowed.
- */
-int review_text_clean(const char *s, size_t len, int multiline);
 /*
  * The average of count ratings summing to sum, in tenths, rounded half up
  * (4.25 gives 43). count must be positive.
