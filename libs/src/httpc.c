@@ -12,6 +12,7 @@
  * 502, 503 or 504. Backoff is 50 ms, 150 ms, 450 ms, then 1 s per attempt.
  */
 #include <roam/common.h>
+#include <roam/config.h>
 #include <roam/httpc.h>
 #include <roam/log.h>
 #include <roam/metrics.h>
@@ -332,4 +333,37 @@ int roam_httpc_json(const char *method, const char *url, const char *const *head
     free(text);
     free(all);
     return rc;
+}
+
+int roam_httpc_call(const char *method, const char *url, const char *const *headers, json_t *body,
+                    const roam_httpc_opts_t *opts, long *status, json_t **doc) {
+    roam_httpc_resp_t resp;
+    *status = 0;
+    *doc = NULL;
+    int rc = roam_httpc_json(method, url, headers, body, opts, &resp);
+    if (rc != 0) {
+        roam_httpc_resp_cleanup(&resp);
+        roam_warn("%s %s failed: %s", method, url, roam_strerror(rc));
+        return rc == ROAM_ETIMEDOUT || rc == ROAM_ENOMEM ? rc : ROAM_EUNAVAIL;
+    }
+    *status = resp.status;
+    *doc = roam_httpc_resp_json(&resp);
+    roam_httpc_resp_cleanup(&resp);
+    return 0;
+}
+
+static pthread_once_t internal_once = PTHREAD_ONCE_INIT;
+static char *internal_header;
+
+static void internal_header_init(void) {
+    const char *secret = roam_config_str("ROAM_INTERNAL_SECRET", NULL);
+    if (strlen(secret) < 16) roam_config_fail("ROAM_INTERNAL_SECRET", "(hidden)", "must be at least 16 characters");
+    size_t n = strlen("X-Roam-Internal: ") + strlen(secret) + 1;
+    internal_header = roam_xmalloc(n);
+    snprintf(internal_header, n, "X-Roam-Internal: %s", secret);
+}
+
+const char *roam_httpc_internal_header(void) {
+    pthread_once(&internal_once, internal_header_init);
+    return internal_header;
 }

@@ -48,6 +48,24 @@ int roam_httpc_json(const char *method, const char *url, const char *const *head
 json_t *roam_httpc_resp_json(const roam_httpc_resp_t *r);
 void roam_httpc_resp_cleanup(roam_httpc_resp_t *r);
 
+/*
+ * A JSON call to another Roam service: roam_httpc_json plus the parsing and
+ * the failure log line every caller wants. Returns 0 when an answer arrived,
+ * with *status set and *doc the parsed body (new; NULL when the body is not
+ * JSON); ROAM_ETIMEDOUT when the service did not answer in time; ROAM_ENOMEM;
+ * or ROAM_EUNAVAIL for everything else (unreachable, malformed exchange).
+ */
+int roam_httpc_call(const char *method, const char *url, const char *const *headers, json_t *body,
+                    const roam_httpc_opts_t *opts, long *status, json_t **doc);
+
+/*
+ * "X-Roam-Internal: <ROAM_INTERNAL_SECRET>", the header of calls to other
+ * services' /internal routes (borrowed; built on first use, then constant).
+ * Exits with the configuration message when the secret is missing or
+ * shorter than 16 characters.
+ */
+const char *roam_httpc_internal_header(void);
+
 /* Releases this thread's curl handle (call before a thread exits; optional). */
 void roam_httpc_thread_cleanup(void);
 

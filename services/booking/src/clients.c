@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const char *inventory_url, *auth_url; /* borrowed from the scaffold */
-static char *internal_header;                /* "X-Roam-Internal: <secret>" */
+static const char *internal_header;          /* "X-Roam-Internal: <secret>" */
 static roam_httpc_opts_t call_opts;
 
 int booking_clients_init(roam_daemon_t *d, char *errbuf, size_t errlen) {
@@ -25,11 +25,7 @@ int booking_clients_init(roam_daemon_t *d, char *errbuf, size_t errlen) {
         snprintf(errbuf, errlen, "%s is not configured", inventory_url ? "ROAM_AUTH_URL" : "ROAM_INVENTORY_URL");
         return -1;
     }
-    const char *secret = roam_config_str("ROAM_INTERNAL_SECRET", NULL);
-    if (strlen(secret) < 16) roam_config_fail("ROAM_INTERNAL_SECRET", "(hidden)", "must be at least 16 characters");
-    size_t n = strlen("X-Roam-Internal: ") + strlen(secret) + 1;
-    internal_header = roam_xmalloc(n);
-    snprintf(internal_header, n, "X-Roam-Internal: %s", secret);
+    internal_header = roam_httpc_internal_header();
     roam_httpc_opts_init(&call_opts);
     call_opts.timeout_ms = (int)roam_config_int("ROAM_INVENTORY_TIMEOUT_MS", 5000, 100, 60000);
     /* Every holds call is idempotent (the hold id is the booking id), so retries are safe. */
@@ -37,35 +33,18 @@ int booking_clients_init(roam_daemon_t *d, char *errbuf, size_t errlen) {
     return 0;
 }
 
-static int call(const char *method, const char *url, const char *const *headers, json_t *body, long *status,
-                json_t **doc) {
-    roam_httpc_resp_t resp;
-    *doc = NULL;
-    *status = 0;
-    int rc = roam_httpc_json(method, url, headers, body, &call_opts, &resp);
-    if (rc != 0) {
-        roam_httpc_resp_cleanup(&resp);
-        roam_warn("%s %s failed: %s", method, url, roam_strerror(rc));
-        return rc == ROAM_ETIMEDOUT ? rc : ROAM_EUNAVAIL;
-    }
-    *status = resp.status;
-    *doc = roam_httpc_resp_json(&resp);
-    roam_httpc_resp_cleanup(&resp);
-    return 0;
-}
-
 int booking_inventory_hold(json_t *body, long *status, json_t **doc) {
     char url[512];
     snprintf(url, sizeof(url), "%s/internal/holds", inventory_url);
     const char *headers[] = {internal_header, "Accept: application/json", NULL};
-    return call("POST", url, headers, body, status, doc);
+    return roam_httpc_call("POST", url, headers, body, &call_opts, status, doc);
 }
 
 int booking_inventory_hold_action(const char *hold_id, const char *action, long *status, json_t **doc) {
     char url[512];
     snprintf(url, sizeof(url), "%s/internal/holds/%s/%s", inventory_url, hold_id, action);
     const char *headers[] = {internal_header, "Accept: application/json", NULL};
-    return call("POST", url, headers, NULL, status, doc);
+    return roam_httpc_call("POST", url, headers, NULL, &call_opts, status, doc);
 }
 
 int booking_auth_me(const char *authorization, json_t **user) {
@@ -79,7 +58,7 @@ int booking_auth_me(const char *authorization, json_t **user) {
     const char *headers[] = {hdr, "Accept: application/json", NULL};
     long status;
     json_t *doc;
-    int rc = call("GET", url, headers, NULL, &status, &doc);
+    int rc = roam_httpc_call("GET", url, headers, NULL, &call_opts, &status, &doc);
     free(hdr);
     if (rc != 0) return ROAM_EUNAVAIL;
     if (status == 401) {

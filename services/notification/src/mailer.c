@@ -49,7 +49,7 @@ static struct {
     long max_attempts;
     long base_ms;
     const char *auth_url;
-    char *internal_header;
+    const char *internal_header; /* borrowed from roam/httpc.h */
 
     pthread_t thread;
     int started;
@@ -379,10 +379,7 @@ int notif_mailer_start(roam_daemon_t *d, char *errbuf, size_t errlen) {
     M.max_attempts = roam_config_int("ROAM_MAIL_MAX_ATTEMPTS", 6, 1, 100);
     M.base_ms = roam_config_int("ROAM_MAIL_RETRY_BASE_MS", 1000, 1, 3600000);
     M.auth_url = roam_config_url("ROAM_AUTH_URL", NULL, http_schemes);
-    const char *secret = roam_config_str("ROAM_INTERNAL_SECRET", NULL);
-    size_t n = strlen("X-Roam-Internal: ") + strlen(secret) + 1;
-    M.internal_header = roam_xmalloc(n);
-    snprintf(M.internal_header, n, "X-Roam-Internal: %s", secret);
+    M.internal_header = roam_httpc_internal_header();
 
     atomic_store(&M.sent, 0);
     atomic_store(&M.failed, 0);
@@ -413,6 +410,5 @@ void notif_mailer_stop(void) {
     pthread_mutex_unlock(&M.mu);
     pthread_join(M.thread, NULL);
     M.started = 0;
-    free(M.internal_header);
     M.internal_header = NULL;
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 static const char *booking_url; /* borrowed from the scaffold */
-static char *internal_header;   /* "X-Roam-Internal: <secret>" */
+static const char *internal_header; /* "X-Roam-Internal: <secret>" */
 static roam_httpc_opts_t call_opts;
 
 int payment_clients_init(roam_daemon_t *d, char *errbuf, size_t errlen) {
@@ -23,11 +23,7 @@ int payment_clients_init(roam_daemon_t *d, char *errbuf, size_t errlen) {
         snprintf(errbuf, errlen, "ROAM_BOOKING_URL is not configured");
         return -1;
     }
-    const char *secret = roam_config_str("ROAM_INTERNAL_SECRET", NULL);
-    if (strlen(secret) < 16) roam_config_fail("ROAM_INTERNAL_SECRET", "(hidden)", "must be at least 16 characters");
-    size_t n = strlen("X-Roam-Internal: ") + strlen(secret) + 1;
-    internal_header = roam_xmalloc(n);
-    snprintf(internal_header, n, "X-Roam-Internal: %s", secret);
+    internal_header = roam_httpc_internal_header();
     roam_httpc_opts_init(&call_opts);
     call_opts.timeout_ms = (int)roam_config_int("ROAM_BOOKING_TIMEOUT_MS", 2000, 100, 60000);
     call_opts.retries = 1;
@@ -39,17 +35,11 @@ int payment_booking_lookup(const char *booking_id, json_t **doc) {
     if (!roam_uuid_valid(booking_id)) return ROAM_ENOTFOUND;
     char url[512];
     snprintf(url, sizeof(url), "%s/internal/bookings/%s", booking_url, booking_id);
-    const char *headers[] = {internal_header, "Accept: application/json", NULL};
-    roam_httpc_resp_t resp;
-    int rc = roam_httpc_do("GET", url, headers, NULL, 0, &call_opts, &resp);
-    if (rc != 0) {
-        roam_httpc_resp_cleanup(&resp);
-        roam_warn("GET %s failed: %s", url, roam_strerror(rc));
-        return rc == ROAM_ETIMEDOUT ? rc : ROAM_EUNAVAIL;
-    }
-    long status = resp.status;
-    json_t *body = roam_httpc_resp_json(&resp);
-    roam_httpc_resp_cleanup(&resp);
+    const char *headers[] = {internal_header, NULL};
+    long status;
+    json_t *body;
+    int rc = roam_httpc_call("GET", url, headers, NULL, &call_opts, &status, &body);
+    if (rc != 0) return rc == ROAM_ETIMEDOUT ? rc : ROAM_EUNAVAIL;
     if (status == 404) {
         json_decref(body);
         return ROAM_ENOTFOUND;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 static const char *booking_url;     /* ROAM_BOOKING_URL, borrowed from the scaffold */
-static char *internal_header;       /* "X-Roam-Internal: <secret>" */
+static const char *internal_header; /* "X-Roam-Internal: <secret>" */
 static roam_httpc_opts_t call_opts; /* per attempt: ROAM_BOOKING_TIMEOUT_MS */
 
 int review_booking_client_init(roam_daemon_t *d, char *errbuf, size_t errlen) {
@@ -23,11 +23,7 @@ int review_booking_client_init(roam_daemon_t *d, char *errbuf, size_t errlen) {
         snprintf(errbuf, errlen, "ROAM_BOOKING_URL is not configured");
         return -1;
     }
-    const char *secret = roam_config_str("ROAM_INTERNAL_SECRET", NULL);
-    if (strlen(secret) < 16) roam_config_fail("ROAM_INTERNAL_SECRET", "(hidden)", "must be at least 16 characters");
-    size_t n = strlen("X-Roam-Internal: ") + strlen(secret) + 1;
-    internal_header = roam_xmalloc(n);
-    snprintf(internal_header, n, "X-Roam-Internal: %s", secret);
+    internal_header = roam_httpc_internal_header();
 
     roam_httpc_opts_init(&call_opts);
     call_opts.timeout_ms = (int)roam_config_int("ROAM_BOOKING_TIMEOUT_MS", 2000, 100, 60000);
