@@ -26,7 +26,9 @@ the ratio bookings/s / pgbench tps. A run takes about two minutes.
 
 Usage: tests/bench/bookings.py [BUILD_DIR]
 Environment: BENCH_DURATION (30, seconds), BENCH_CLIENTS (16),
-BENCH_LISTINGS (64).
+BENCH_LISTINGS (64), BENCH_BOOKING_REPLICAS (1: more booking daemons join
+the payments consumer group, which has 3 partitions; the gateway still calls
+the first one).
 """
 
 import http.client as httpclient
@@ -50,6 +52,7 @@ from roamtest import Stack, http, pg_bindir  # noqa: E402
 DURATION = int(os.environ.get("BENCH_DURATION", "30"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 LISTINGS = int(os.environ.get("BENCH_LISTINGS", "64"))
+BOOKING_REPLICAS = int(os.environ.get("BENCH_BOOKING_REPLICAS", "1"))
 API = "/api/v1"
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": datetime.now().year + 3, "cvc": "123"}
 
@@ -193,6 +196,8 @@ def main():
         for name in ("inventory", "booking", "payment", "review", "notification"):
             s.start_daemon(name, quiet)
         gw = s.start_daemon("gateway", {**quiet, "ROAM_RATE_LIMIT_RPS": "0"})
+        for _ in range(BOOKING_REPLICAS - 1):
+            s.start_daemon("booking", quiet)
 
         op = Client(gw.port, register(gw.url, "operator"))
         listings = make_listings(op)
@@ -201,7 +206,7 @@ def main():
         t0 = time.monotonic()
         one_booking(Client(gw.port, tokens[0]), listings, random.Random(-1))
         print(f"warm-up booking confirmed after {time.monotonic() - t0:.1f} s; "
-              f"{CLIENTS} clients for {DURATION} s over {LISTINGS} listings", flush=True)
+              f"{CLIENTS} clients for {DURATION} s over {LISTINGS} listings, {BOOKING_REPLICAS} booking replica(s)", flush=True)
 
         samples, errors = run_clients(gw.port, tokens, listings)
         inside = [x for x in samples if x[0] < DURATION]
