@@ -206,7 +206,8 @@ def main():
         t0 = time.monotonic()
         one_booking(Client(gw.port, tokens[0]), listings, random.Random(-1))
         print(f"warm-up booking confirmed after {time.monotonic() - t0:.1f} s; "
-              f"{CLIENTS} clients for {DURATION} s over {LISTINGS} listings, {BOOKING_REPLICAS} booking replica(s)", flush=True)
+              f"{CLIENTS} clients for {DURATION} s over {LISTINGS} listings, {BOOKING_REPLICAS} booking replica(s)",
+              flush=True)
 
         samples, errors = run_clients(gw.port, tokens, listings)
         inside = [x for x in samples if x[0] < DURATION]
