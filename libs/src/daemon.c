@@ -85,7 +85,7 @@ void roam_daemon_add_check(roam_daemon_t *d, const char *name, int (*fn)(void *)
         return;
     }
     check_t *c = &d->checks[d->nchecks++];
-    snprintf(c->name, sizeof(c->name), "%s", name);
+    snprintf(c->name, sizeof(c->name), "%.*s", (int)sizeof(c->name) - 1, name); /* names are short; a long one is cut */
     c->fn = fn;
     c->ctx = ctx;
     atomic_store(&c->ok, 0);
