@@ -1,0 +1,294 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { notFound } from 'next/navigation';
+import { MonthCalendar } from '@/components/Calendar';
+import { RatingText } from '@/components/ListingCard';
+import { api, ApiError, describeError, type AvailabilityDay, type Listing, type Quote, type ReviewPage } from '@/lib/api';
+import { addDays, formatDay, formatTimestamp, nightsBetween, todayIso, validateStay } from '@/lib/dates';
+import { formatMoney } from '@/lib/money';
+import { photoUrl } from '@/lib/placeholder';
+import { describePolicy } from '@/lib/policy';
+
+type Params = Promise<{ id: string }>;
+type Query = Promise<Record<string, string | string[] | undefined>>;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function loadListing(id: string): Promise<Listing> {
+    if (!UUID_RE.test(id)) notFound();
+    try {
+        return await api.listing(id);
+    } catch (err) {
+        if (err instanceof ApiError && err.status === 404) notFound();
+        throw err;
+    }
+}
+
+export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
+    const { id } = await params;
+    if (!UUID_RE.test(id)) return { title: 'Not found' };
+    try {
+        const l = await api.listing(id);
+        return { title: `${l.title}, ${l.city}` };
+    } catch {
+        return { title: 'Listing' };
+    }
+}
+
+const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
+
+export default async function ListingPage({ params, searchParams }: { params: Params; searchParams: Query }) {
+    const { id } = await params;
+    const sp = await searchParams;
+    const listing = await loadListing(id);
+    const today = todayIso();
+    const checkIn = one(sp.check_in);
+    const checkOut = one(sp.check_out);
+    const guests = Math.max(1, Math.min(50, Number(one(sp.guests)) || 1));
+    const stayErrors = validateStay(checkIn || undefined, checkOut || undefined, today);
+    const haveStay = !!checkIn && !!checkOut && !stayErrors.check_in && !stayErrors.check_out;
+
+    const calFrom = haveStay ? checkIn.slice(0, 8) + '01' : today.slice(0, 8) + '01';
+    const calTo = addDays(calFrom, 62);
+    const [reviews, availability, quotes] = await Promise.all([
+        api.reviews(id, { limit: 10 }).catch((e: unknown) => e as Error),
+        api.availability(id, calFrom < today ? today : calFrom, calTo).catch((e: unknown) => e as Error),
+        haveStay
+            ? Promise.all(
+                  listing.units.map((u) =>
+                      api.quote(id, { unit_id: u.id, check_in: checkIn, check_out: checkOut, guests: Math.min(guests, u.max_guests) }).catch((e: unknown) => e as Error),
+                  ),
+              )
+            : Promise.resolve([] as (Quote | Error)[]),
+    ]);
+
+    const days = new Map<string, AvailabilityDay[]>();
+    if (!(availability instanceof Error)) {
+        for (const d of availability.items) days.set(d.date, [...(days.get(d.date) ?? []), d]);
+    }
+    const y = Number(calFrom.slice(0, 4));
+    const m = Number(calFrom.slice(5, 7)) - 1;
+    const photos = listing.photos.length ? listing.photos : [photoUrl(null, listing.id)];
+    const nights = haveStay ? nightsBetween(checkIn, checkOut) : 0;
+    const perDay = listing.type === 'tour' || listing.type === 'activity';
+
+    return (
+        <article className="container">
+            <div className="listing-head">
+                <p style={{ margin: 0 }}>
+                    <Link href={`/search?city=${encodeURIComponent(listing.city)}`}>← More in {listing.city}</Link>
+                </p>
+                <h1 style={{ marginBottom: '.25rem' }}>{listing.title}</h1>
+                <p className="muted" style={{ marginTop: 0 }}>
+                    <span className="badge type-badge">{listing.type}</span> {listing.address ? `${listing.address}, ` : ''}
+                    {listing.city}, {listing.country} · <RatingText {...listing.rating} />
+                </p>
+                {listing.status === 'archived' && (
+                    <div className="alert alert-info">This listing is no longer offered. Existing bookings are not affected.</div>
+                )}
+            </div>
+            <div className="gallery">
+                <img src={photos[0]} alt={`${listing.title}: photo 1 of ${photos.length}`} />
+                {photos.length > 1 && (
+                    <div className="thumbs">
+                        {photos.slice(1, 4).map((p, i) => (
+                            <img key={p} src={p} alt={`Photo ${i + 2} of ${photos.length}`} loading="lazy" />
+                        ))}
+                    </div>
+                )}
+            </div>
+            <div className="listing-layout">
+                <div>
+                    <section className="panel" aria-labelledby="about">
+                        <h2 id="about">About this place</h2>
+                        {listing.description.split(/\n+/).map((p, i) => (
+                            <p key={i}>{p}</p>
+                        ))}
+                    </section>
+                    {listing.amenities.length > 0 && (
+                        <section className="panel" aria-labelledby="amenities">
+                            <h2 id="amenities">Amenities</h2>
+                            <ul className="amenities">
+                                {listing.amenities.map((a) => (
+                                    <li key={a}>{a.replace(/_/g, ' ')}</li>
+                                ))}
+                            </ul>
+                        </section>
+                    )}
+                    <section className="panel" aria-labelledby="location">
+                        <h2 id="location">Location</h2>
+                        <p>
+                            {[listing.address, listing.city, listing.country].filter(Boolean).join(', ')}
+                            {listing.latitude !== null && listing.longitude !== null && (
+                                <>
+                                    {' '}
+                                    <span className="muted">
+                                        ({listing.latitude.toFixed(4)}, {listing.longitude.toFixed(4)})
+                                    </span>
+                                </>
+                            )}
+                        </p>
+                        <p className="muted">Local time zone: {listing.timezone}</p>
+                    </section>
+                    <section className="panel" aria-labelledby="availability">
+                        <h2 id="availability">Availability</h2>
+                        {availability instanceof Error ? (
+                            <p className="alert alert-error">{describeError(availability)}</p>
+                        ) : (
+                            <div className="calendars">
+                                <MonthCalendar year={y} month={m} days={days} today={today} chosen={haveStay ? [checkIn, checkOut] : undefined} />
+                                <MonthCalendar year={m === 11 ? y + 1 : y} month={(m + 1) % 12} days={days} today={today} chosen={haveStay ? [checkIn, checkOut] : undefined} />
+                            </div>
+                        )}
+                        <p className="muted">Green dates have at least one {perDay ? 'ticket' : 'unit'} left; struck-through dates are closed or sold out.</p>
+                    </section>
+                    <Reviews reviews={reviews} />
+                </div>
+                <aside>
+                    <section className="panel" aria-labelledby="dates">
+                        <h2 id="dates">Your dates</h2>
+                        <form method="get" action={`/listings/${listing.id}`}>
+                            <DateInput name="check_in" label={perDay ? 'Date' : 'Check-in'} value={checkIn} min={today} error={stayErrors.check_in} />
+                            <DateInput name="check_out" label={perDay ? 'Until (exclusive)' : 'Check-out'} value={checkOut} min={today} error={stayErrors.check_out} />
+                            <div className="field">
+                                <label htmlFor="ld-guests">Guests</label>
+                                <input id="ld-guests" name="guests" type="number" min={1} max={50} defaultValue={guests} />
+                            </div>
+                            <button type="submit" className="button button-primary" style={{ width: '100%' }}>
+                                Show prices
+                            </button>
+                        </form>
+                    </section>
+                    <section className="panel" aria-labelledby="units">
+                        <h2 id="units">{perDay ? 'Tickets' : 'Rooms and units'}</h2>
+                        {haveStay && (
+                            <p className="muted">
+                                {formatDay(checkIn)} to {formatDay(checkOut)} · {nights} {perDay ? (nights === 1 ? 'day' : 'days') : nights === 1 ? 'night' : 'nights'}
+                            </p>
+                        )}
+                        <ul className="units">
+                            {listing.units.map((u, i) => {
+                                const q = quotes[i];
+                                return (
+                                    <li key={u.id} className="unit">
+                                        <div>
+                                            <strong>{u.name}</strong>
+                                            <div className="muted">Up to {u.max_guests} {u.max_guests === 1 ? 'guest' : 'guests'}</div>
+                                            {u.description && <div>{u.description}</div>}
+                                        </div>
+                                        <div style={{ textAlign: 'right' }}>
+                                            {!haveStay && (
+                                                <>
+                                                    <span className="price">{formatMoney(u.base_price)}</span>
+                                                    <div className="muted">{perDay ? 'per day' : 'per night'}, usually</div>
+                                                </>
+                                            )}
+                                            {haveStay && q instanceof Error && <span className="muted">{q instanceof ApiError && q.status === 422 ? 'Not bookable for these dates' : 'Price unavailable right now'}</span>}
+                                            {haveStay && q && !(q instanceof Error) && (
+                                                <>
+                                                    {guests > u.max_guests && <div className="muted">Sleeps {u.max_guests}: you may need more than one.</div>}
+                                                    {q.available ? (
+                                                        <>
+                                                            <span className="price">{formatMoney(q.total)}</span>
+                                                            <div className="muted">total for your stay</div>
+                                                            {q.free_cancellation_until && <div className="badge">Free cancellation until {formatTimestamp(q.free_cancellation_until, listing.timezone)}</div>}
+                                                        </>
+                                                    ) : (
+                                                        <span className="muted">Sold out for these dates</span>
+                                                    )}
+                                                </>
+                                            )}
+                                        </div>
+                                    </li>
+                                );
+                            })}
+                            {listing.units.length === 0 && <li className="muted">Nothing is on sale here yet.</li>}
+                        </ul>
+                        {!haveStay && <p className="muted">Choose dates to see the total price for your stay.</p>}
+                    </section>
+                    <section className="panel" aria-labelledby="cancellation">
+                        <h2 id="cancellation">Cancellation</h2>
+                        <p>{describePolicy(listing)}</p>
+                    </section>
+                </aside>
+            </div>
+        </article>
+    );
+}
+
+function DateInput({ name, label, value, min, error }: { name: string; label: string; value: string; min: string; error?: string }) {
+    const id = `ld-${name}`;
+    return (
+        <div className={error ? 'field field-invalid' : 'field'}>
+            <label htmlFor={id}>{label}</label>
+            <input id={id} name={name} type="date" min={min} defaultValue={value} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} />
+            {error && (
+                <p className="field-error" id={`${id}-error`}>
+                    {error}
+                </p>
+            )}
+        </div>
+    );
+}
+
+function Reviews({ reviews }: { reviews: ReviewPage | Error }) {
+    if (reviews instanceof Error) {
+        return (
+            <section className="panel" aria-labelledby="reviews">
+                <h2 id="reviews">Reviews</h2>
+                <p className="alert alert-error">Reviews cannot be shown right now. {describeError(reviews)}</p>
+            </section>
+        );
+    }
+    const { summary, items } = reviews;
+    return (
+        <section className="panel" aria-labelledby="reviews">
+            <h2 id="reviews">Reviews</h2>
+            {summary.count === 0 ? (
+                <p className="muted">No reviews yet. Guests can review after their stay.</p>
+            ) : (
+                <>
+                    <p>
+                        <strong style={{ fontSize: '1.5rem' }}>{summary.average?.toFixed(1)}</strong> out of 5 · {summary.count}{' '}
+                        {summary.count === 1 ? 'review' : 'reviews'}
+                    </p>
+                    <ul className="histogram" aria-label="Ratings">
+                        {(['5', '4', '3', '2', '1'] as const).map((k) => {
+                            const n = summary.histogram[k] ?? 0;
+                            const pct = summary.count ? Math.round((n / summary.count) * 100) : 0;
+                            return (
+                                <li key={k}>
+                                    <span>{k} star{k === '1' ? '' : 's'}</span>
+                                    <span className="bar" aria-hidden="true">
+                                        <span style={{ width: `${pct}%` }} />
+                                    </span>
+                                    <span>{n}</span>
+                                </li>
+                            );
+                        })}
+                    </ul>
+                </>
+            )}
+            <ul className="reviews">
+                {items.map((r) => (
+                    <li key={r.id} className="review">
+                        <h4>
+                            <span aria-hidden="true">{'★'.repeat(r.rating)}{'☆'.repeat(5 - r.rating)}</span>
+                            <span className="visually-hidden">{r.rating} out of 5:</span> {r.title}
+                        </h4>
+                        <p className="muted" style={{ margin: '.1rem 0' }}>
+                            {r.author_name} · {formatDay(r.created_at.slice(0, 10))}
+                        </p>
+                        <p style={{ whiteSpace: 'pre-line' }}>{r.body}</p>
+                        {r.reply && (
+                            <div className="reply">
+                                <strong>Reply from the host</strong>
+                                <p style={{ whiteSpace: 'pre-line', margin: '.25rem 0 0' }}>{r.reply.body}</p>
+                            </div>
+                        )}
+                    </li>
+                ))}
+            </ul>
+        </section>
+    );
+}
