@@ -22,7 +22,7 @@ answer to the confirmation seen, and from the booking request to it.
 
 Then, on the same PostgreSQL server, `pgbench -i -s 10` in a database of
 its own and `pgbench -c CLIENTS -j 2 -T DURATION` (TPC-B-like), and prints
-the ratio bookings/s / pgbench tps. A run takes about two minutes.
+the ratio bookings/s / pgbench tps. A run takes about 75 s.
 
 Usage: tests/bench/bookings.py [BUILD_DIR]
 Environment: BENCH_DURATION (30, seconds), BENCH_CLIENTS (16),
