@@ -1,0 +1,116 @@
+"""The web app (frontend/, Next.js) in a real browser against a real stack.
+
+PostgreSQL, Redis, the Kafka dev broker, auth, inventory, review and the
+gateway run as in the other integration tests; an operator creates a listing
+through the API; the app's standalone server (node .next/standalone/server.js,
+built here when its sources are newer than the build) talks to the gateway;
+Playwright drives Debian's chromium through frontend/e2e/*.spec.ts: search,
+open the listing, price a stay, sign up, log in and out, silent refresh.
+
+Skipped when chromium or frontend/node_modules is missing (deploy/dev/install-deps
+installs both).
+
+Run: tests/run --integration -k WebApp
+"""
+
+import os
+import shutil
+import subprocess
+import unittest
+import uuid
+from pathlib import Path
+
+from roamtest import StackTestCase, free_port, http, wait_until
+
+API = "/api/v1"
+REPO = Path(__file__).resolve().parents[2]
+FRONTEND = REPO / "frontend"
+SERVER = FRONTEND / ".next" / "standalone" / "server.js"
+CHROMIUM = os.environ.get("ROAM_CHROMIUM", "/usr/bin/chromium")
+CHEAP_ARGON2 = {"ROAM_ARGON2_MEMORY_KIB": "1024", "ROAM_ARGON2_ITERATIONS": "1"}
+SOURCES = ("app", "components", "lib", "public", "proxy.ts", "next.config.ts", "package-lock.json")
+
+
+def build_is_stale() -> bool:
+    if not SERVER.exists():
+        return True
+    built = SERVER.stat().st_mtime
+    for name in SOURCES:
+        p = FRONTEND / name
+        paths = [p] if p.is_file() else p.rglob("*") if p.is_dir() else []
+        if any(f.is_file() and f.stat().st_mtime > built for f in paths):
+            return True
+    return False
+
+
+@unittest.skipUnless(Path(CHROMIUM).exists(), f"no chromium at {CHROMIUM} (apt install chromium)")
+@unittest.skipUnless((FRONTEND / "node_modules" / "@playwright" / "test").is_dir(),
+                     "frontend/node_modules is missing (deploy/dev/install-deps)")
+class WebAppTest(StackTestCase):
+    @classmethod
+    def setUpStack(cls, stack):
+        env = dict(os.environ, NEXT_TELEMETRY_DISABLED="1")
+        if build_is_stale():
+            subprocess.run(["npm", "run", "build"], cwd=FRONTEND, env=env, check=True,
+                           stdout=subprocess.DEVNULL, timeout=600)
+        stack.start_postgres()
+        stack.start_redis()
+        stack.start_broker(topics=["bookings", "payments", "reviews"])
+        auth = stack.start_daemon("auth", CHEAP_ARGON2)
+        inventory = stack.start_daemon("inventory")
+        review = stack.start_daemon("review", {"ROAM_BOOKING_URL": auth.url}, wait_ready=False)
+        review.wait_healthy(ready=False)
+        cls.gateway = stack.start_daemon("gateway", {
+            "ROAM_INVENTORY_URL": inventory.url, "ROAM_REVIEW_URL": review.url, "ROAM_BOOKING_URL": auth.url,
+            "ROAM_PAYMENT_URL": auth.url, "ROAM_NOTIFICATION_URL": auth.url, "ROAM_RATE_LIMIT_RPS": "100000"})
+
+        r = http("POST", cls.gateway.url + API + "/auth/register",
+                 {"email": f"op-{uuid.uuid4().hex[:12]}@example.com", "password": "correct horse battery",
+                  "name": "Operator", "role": "operator"})
+        assert r.status == 201, r
+        op = {"Authorization": "Bearer " + r.json()["access_token"]}
+        cls.city = f"Webville {uuid.uuid4().hex[:6]}"
+        cls.title = "Harbour View Hotel"
+        r = http("POST", cls.gateway.url + API + "/listings", {
+            "title": cls.title, "type": "hotel", "description": "Rooms over the old harbour.", "city": cls.city,
+            "country": "Portugal", "timezone": "Europe/Lisbon", "currency": "EUR", "amenities": ["wifi", "breakfast"],
+            "photos": ["/demo/photos/hotel-2.svg", "/demo/photos/hotel-5.svg"],
+            "cancellation_policy": {"free_cancellation_hours": 24, "refund_percent_after": 50}}, headers=op)
+        assert r.status == 201, r
+        listing = r.json()
+        r = http("POST", cls.gateway.url + API + f"/listings/{listing['id']}/units",
+                 {"name": "Double room", "max_guests": 2, "quantity": 3,
+                  "base_price": {"amount": 12000, "currency": "EUR"}}, headers=op)
+        assert r.status == 201, r
+
+        port = free_port()
+        cls.web_url = f"http://127.0.0.1:{port}"
+        stack._spawn("webapp", ["node", str(SERVER)], dict(
+            env, PORT=str(port), HOSTNAME="127.0.0.1", ROAM_GATEWAY_URL=cls.gateway.url))
+        wait_until(lambda: http("GET", cls.web_url + "/").status == 200 if _port_answers(port) else False,
+                   timeout=30, message="the web app did not answer on /")
+
+    def test_browser_flows(self):
+        env = dict(os.environ, WEB_URL=self.web_url, WEB_CITY=self.city, WEB_TITLE=self.title,
+                   NEXT_TELEMETRY_DISABLED="1", ROAM_CHROMIUM=CHROMIUM)
+        node = shutil.which("node") or "node"
+        p = subprocess.run([node, "node_modules/@playwright/test/cli.js", "test", "--output",
+                            str(self.stack.tmp / "playwright")],
+                           cwd=FRONTEND, env=env, capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, f"Playwright failed:\n{p.stdout[-6000:]}\n{p.stderr[-2000:]}")
+
+    def test_pages_answer_without_javascript(self):
+        r = http("GET", self.web_url + "/search?city=" + self.city.replace(" ", "%20"))
+        self.assertEqual(r.status, 200)
+        self.assertIn(self.title, r.text)
+        self.assertIn("€120", r.text)  # the cheapest night, formatted from 12000 minor units
+        r = http("GET", self.web_url + "/listings/00000000-0000-4000-8000-000000000000")
+        self.assertEqual(r.status, 404)
+        r = http("GET", self.web_url + "/demo/photos/hotel-2.svg")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["Content-Type"].startswith("image/svg+xml"))
+
+
+def _port_answers(port: int) -> bool:
+    from roamtest import port_open
+    return port_open(port)
