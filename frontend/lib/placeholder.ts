@@ -29,7 +29,7 @@ export function placeholderSvg(name: string, caption?: string): string {
 <circle cx="${sunX}" cy="130" r="48" fill="hsl(${(hue + 180) % 360} 90% 92%)" opacity="0.9"/>
 <path d="M0 ${ridge + 60} L160 ${ridge} L300 ${ridge + 50} L470 ${ridge - 40} L620 ${ridge + 30} L800 ${ridge - 10} L800 500 L0 500Z" fill="hsl(${hue2} 35% 45%)"/>
 <path d="M0 ${ridge + 130} L220 ${ridge + 80} L420 ${ridge + 120} L600 ${ridge + 70} L800 ${ridge + 110} L800 500 L0 500Z" fill="hsl(${hue2} 40% 32%)"/>
-${label ? `<text x="32" y="468" font-family="system-ui, sans-serif" font-size="30" font-weight="600" fill="#fff" opacity="0.9">${escapeXml(label)}</text>` : ''}
+${label ? `<text x="400" y="468" text-anchor="middle" font-family="system-ui, sans-serif" font-size="30" font-weight="600" fill="#fff" opacity="0.9">${escapeXml(label)}</text>` : ''}
 </svg>`;
 }
 

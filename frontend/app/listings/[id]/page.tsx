@@ -35,6 +35,9 @@ export async function generateMetadata({ params }: { params: Params }): Promise<
     }
 }
 
+/** How many of a unit a party needs (a room for two, five guests: three rooms). */
+const unitsFor = (guests: number, maxGuests: number) => Math.max(1, Math.ceil(guests / Math.max(1, maxGuests)));
+
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
 
 export default async function ListingPage({ params, searchParams }: { params: Params; searchParams: Query }) {
@@ -56,7 +59,7 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
         haveStay
             ? Promise.all(
                   listing.units.map((u) =>
-                      api.quote(id, { unit_id: u.id, check_in: checkIn, check_out: checkOut, guests: Math.min(guests, u.max_guests) }).catch((e: unknown) => e as Error),
+                      api.quote(id, { unit_id: u.id, check_in: checkIn, check_out: checkOut, guests, quantity: unitsFor(guests, u.max_guests) }).catch((e: unknown) => e as Error),
                   ),
               )
             : Promise.resolve([] as (Quote | Error)[]),
@@ -186,7 +189,7 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
                                             {haveStay && q instanceof Error && <span className="muted">{q instanceof ApiError && q.status === 422 ? 'Not bookable for these dates' : 'Price unavailable right now'}</span>}
                                             {haveStay && q && !(q instanceof Error) && (
                                                 <>
-                                                    {guests > u.max_guests && <div className="muted">Sleeps {u.max_guests}: you may need more than one.</div>}
+                                                    {unitsFor(guests, u.max_guests) > 1 && <div className="muted">{unitsFor(guests, u.max_guests)} × {u.name} for {guests} guests</div>}
                                                     {q.available ? (
                                                         <>
                                                             <span className="price">{formatMoney(q.total)}</span>
