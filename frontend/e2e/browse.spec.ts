@@ -14,7 +14,13 @@ function day(n: number): string {
 
 test('search for a city, open a listing and see the price for the stay', async ({ page }) => {
     await page.goto('/');
-    await page.getByLabel('Where to?').fill(city);
+    // The destination box suggests cities as one types (keyboard: arrow down, Enter).
+    const where = page.getByRole('combobox', { name: 'Where to?' });
+    await where.pressSequentially(city.slice(0, 6), { delay: 30 });
+    await expect(page.getByRole('option', { name: new RegExp(city) })).toBeVisible();
+    await where.press('ArrowDown');
+    await where.press('Enter');
+    await expect(where).toHaveValue(city);
     await page.getByLabel('Check-in').fill(day(12));
     await page.getByLabel('Check-out').fill(day(15));
     await page.getByLabel('Guests').fill('2');
@@ -97,4 +103,12 @@ test('an expired access token is refreshed silently', async ({ page, context }) 
     const after = await context.cookies();
     expect(after.find((c) => c.name === 'roam_at')).toBeDefined();
     expect(after.find((c) => c.name === 'roam_rt')!.value).not.toBe(before.value);
+});
+
+test('the results page fits a phone screen', async ({ page }) => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.goto(`/search?city=${encodeURIComponent(city)}`);
+    await expect(page.getByRole('link', { name: title })).toBeVisible();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
 });

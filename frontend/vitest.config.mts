@@ -1,10 +1,10 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
-import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export default defineConfig({
     plugins: [react()],
-    resolve: { alias: { '@': path.resolve(__dirname) } },
+    resolve: { alias: { '@': fileURLToPath(new URL('.', import.meta.url)) } },
     test: {
         environment: 'jsdom',
         globals: true,
