@@ -83,6 +83,20 @@ class WebAppTest(StackTestCase):
                   "base_price": {"amount": 12000, "currency": "EUR"}}, headers=op)
         assert r.status == 201, r
 
+        cls.listing_id = listing["id"]
+        # Reviews need a completed stay, which takes the booking and payment
+        # services and days of waiting: two reviews, one answered, go in with SQL.
+        operator_id = listing["operator_id"]
+        stack.psql(f"""
+            INSERT INTO review.reviews (id, listing_id, booking_id, user_id, operator_id, author_name, rating, title,
+                                        body, reply_body, replied_at)
+            VALUES (gen_random_uuid(), '{cls.listing_id}', gen_random_uuid(), gen_random_uuid(), '{operator_id}',
+                    'Marta', 5, 'Woke up to the boats', 'Quiet room, lovely breakfast.', 'Thank you, Marta!', now()),
+                   (gen_random_uuid(), '{cls.listing_id}', gen_random_uuid(), gen_random_uuid(), '{operator_id}',
+                    'Jonas', 3, 'Fine but noisy', 'The street was loud at night.', NULL, NULL);
+            INSERT INTO review.listing_ratings (listing_id, count, sum, n3, n5) VALUES ('{cls.listing_id}', 2, 8, 1, 1);
+        """)
+
         port = free_port()
         cls.web_url = f"http://127.0.0.1:{port}"
         stack._spawn("webapp", ["node", str(SERVER)], dict(
@@ -104,6 +118,12 @@ class WebAppTest(StackTestCase):
         self.assertEqual(r.status, 200)
         self.assertIn(self.title, r.text)
         self.assertIn("€120", r.text)  # the cheapest night, formatted from 12000 minor units
+        r = http("GET", self.web_url + f"/listings/{self.listing_id}")
+        self.assertEqual(r.status, 200)
+        page = r.text
+        for text in ("Harbour View Hotel", "Woke up to the boats", "Thank you, Marta!", "Reply from the host",
+                     "Fine but noisy", "4.0</strong> out of 5", "Free cancellation until 1 day before"):
+            self.assertIn(text, page)
         r = http("GET", self.web_url + "/listings/00000000-0000-4000-8000-000000000000")
         self.assertEqual(r.status, 404)
         r = http("GET", self.web_url + "/demo/photos/hotel-2.svg")
