@@ -94,3 +94,44 @@ describe('session cookies', () => {
         expect(needsRefresh('garbage', now)).toBe(true);
     });
 });
+
+describe('silent refresh', () => {
+    afterEach(() => {
+        vi.unstubAllEnvs();
+    });
+
+    it('sends one /auth/refresh for concurrent requests of one session, and ends a refused session', async () => {
+        const { refreshOnce } = await import('@/lib/session');
+        const http = await import('node:http');
+        let calls = 0;
+        const server = http.createServer((req, res) => {
+            let body = '';
+            req.on('data', (c) => (body += c));
+            req.on('end', () => {
+                calls++;
+                const token = JSON.parse(body).refresh_token as string;
+                setTimeout(() => {
+                    if (token === 'revoked') {
+                        res.writeHead(401, { 'Content-Type': 'application/problem+json' });
+                        res.end(JSON.stringify({ code: 'unauthorized', status: 401, title: 'Unauthorized' }));
+                        return;
+                    }
+                    res.writeHead(200, { 'Content-Type': 'application/json' });
+                    res.end(JSON.stringify({ access_token: `at-${calls}`, refresh_token: `rt-${calls}`, expires_in: 900, token_type: 'Bearer' }));
+                }, 50);
+            });
+        });
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        vi.stubEnv('ROAM_GATEWAY_URL', `http://127.0.0.1:${(server.address() as { port: number }).port}`);
+        try {
+            const answers = await Promise.all([refreshOnce('rt-a'), refreshOnce('rt-a'), refreshOnce('rt-a')]);
+            expect(calls).toBe(1);
+            expect(answers.map((a) => a?.access_token)).toEqual(['at-1', 'at-1', 'at-1']);
+            await refreshOnce('rt-b');
+            expect(calls).toBe(2);
+            expect(await refreshOnce('revoked')).toBeNull();
+        } finally {
+            await new Promise((r) => server.close(r));
+        }
+    });
+});
