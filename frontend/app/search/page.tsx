@@ -45,7 +45,7 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
                 <SearchForm values={values} errors={fieldErrors} today={today} />
             </div>
             <div className="results-layout">
-                <form action="/search" method="get" className="filters" aria-label="Filters">
+                <form action="/search" method="get" className="filters" aria-label="Filters" id="filters">
                     {['city', 'q', 'check_in', 'check_out', 'guests'].map((k) =>
                         values[k] && !fieldErrors[k] ? <input key={k} type="hidden" name={k} value={values[k]} /> : null,
                     )}
@@ -103,6 +103,9 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
                         <h1 id="results-title" style={{ fontSize: '1.4rem', margin: 0 }}>
                             {where ? `Places in ${where}` : 'All places'}
                         </h1>
+                        <a href="#filters" className="to-filters">
+                            Filter and sort
+                        </a>
                         {nights > 0 && (
                             <span className="muted">
                                 {nights} {nights === 1 ? 'night' : 'nights'} · {params.guests ?? 1} {(params.guests ?? 1) === 1 ? 'guest' : 'guests'} · prices for the whole stay
