@@ -102,21 +102,21 @@ static void test_reference(void) {
 }
 
 static void test_cursor(void) {
-    char cur[CURSOR_MAX], us[24], id[ROAM_UUID_LEN + 1];
-    cursor_encode("1764000000123456", "0190f5a2-8c1e-7b3d-9a4f-2e6d8c0b1a33", cur);
+    char cur[ROAM_CURSOR_MAX], us[24], id[ROAM_UUID_LEN + 1];
+    roam_cursor_encode("1764000000123456", "0190f5a2-8c1e-7b3d-9a4f-2e6d8c0b1a33", cur);
     CHECK(strspn(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(cur));
-    REQUIRE(cursor_decode(cur, us, id) == 0);
+    REQUIRE(roam_cursor_decode(cur, us, id) == 0);
     CHECK_STR(us, "1764000000123456");
     CHECK_STR(id, "0190f5a2-8c1e-7b3d-9a4f-2e6d8c0b1a33");
-    char bad[CURSOR_MAX];
+    char bad[ROAM_CURSOR_MAX];
     const char *texts[] = {"x:0190f5a2-8c1e-7b3d-9a4f-2e6d8c0b1a33", ":0190f5a2-8c1e-7b3d-9a4f-2e6d8c0b1a33",
                            "12:not-a-uuid", "12", "123456789012345678901:0190f5a2-8c1e-7b3d-9a4f-2e6d8c0b1a33"};
     for (size_t i = 0; i < ROAM_ARRAY_LEN(texts); i++) {
         roam_b64url_encode((const unsigned char *)texts[i], strlen(texts[i]), bad);
-        CHECK(cursor_decode(bad, us, id) != 0);
+        CHECK(roam_cursor_decode(bad, us, id) != 0);
     }
-    CHECK(cursor_decode("", us, id) != 0);
-    CHECK(cursor_decode("!!!", us, id) != 0);
+    CHECK(roam_cursor_decode("", us, id) != 0);
+    CHECK(roam_cursor_decode("!!!", us, id) != 0);
 }
 
 int main(void) {

@@ -1,7 +1,7 @@
 /*
  * The payment service's pure helpers: Luhn, brands, expiry, the card object's
  * validation (field names, spaces, Amex CVCs, two-digit years), the sandbox's
- * verdicts and the list cursor. The service's files are included directly
+ * verdicts. The service's files are included
  * (all but main.c), and no daemon is needed.
  */
 #include "../../services/payment/src/card.c"
@@ -156,22 +156,11 @@ static void test_sandbox(void) {
     free(p);
 }
 
-static void test_cursor(void) {
-    char cur[CURSOR_MAX], us[24], id[ROAM_UUID_LEN + 1];
-    cursor_encode("1764000000123456", "0190f5a2-8c1e-7b3d-9a4f-2e6d8c0b1a33", cur);
-    REQUIRE(cursor_decode(cur, us, id) == 0);
-    CHECK_STR(us, "1764000000123456");
-    CHECK_STR(id, "0190f5a2-8c1e-7b3d-9a4f-2e6d8c0b1a33");
-    CHECK(cursor_decode("", us, id) != 0);
-    CHECK(cursor_decode("nope", us, id) != 0);
-}
-
 int main(void) {
     RUN(test_luhn);
     RUN(test_brand);
     RUN(test_expiry);
     RUN(test_card_parse);
     RUN(test_sandbox);
-    RUN(test_cursor);
     CHECK_DONE();
 }

@@ -7,6 +7,7 @@
  */
 #include "booking.h"
 
+#include <roam/cursor.h>
 #include <roam/codec.h>
 #include <roam/common.h>
 #include <roam/idempotency.h>
@@ -359,33 +360,6 @@ int h_bookings_get(roam_req_t *req) {
 
 /* ---- lists ---- */
 
-#define CURSOR_MAX 128
-
-/* The cursor of a page's last row: base64url of "<created_at in microseconds>:<id>". */
-static void cursor_encode(const char *us, const char *id, char out[CURSOR_MAX]) {
-    char text[80];
-    int n = snprintf(text, sizeof(text), "%s:%s", us, id);
-    roam_b64url_encode((const unsigned char *)text, (size_t)n, out);
-}
-
-static int cursor_decode(const char *s, char us[24], char id[ROAM_UUID_LEN + 1]) {
-    unsigned char raw[96];
-    size_t len = strlen(s);
-    if (len == 0 || len >= CURSOR_MAX) return -1;
-    long n = roam_b64url_decode(s, len, raw, sizeof(raw) - 1);
-    if (n <= 0) return -1;
-    raw[n] = '\0';
-    char *colon = strchr((char *)raw, ':');
-    if (colon == NULL || colon == (char *)raw || colon - (char *)raw > 20) return -1;
-    for (char *p = (char *)raw; p < colon; p++)
-        if (*p < '0' || *p > '9') return -1;
-    if (!roam_uuid_valid(colon + 1)) return -1;
-    memcpy(us, raw, (size_t)(colon - (char *)raw));
-    us[colon - (char *)raw] = '\0';
-    snprintf(id, ROAM_UUID_LEN + 1, "%s", colon + 1);
-    return 0;
-}
-
 /* Answers a page of the traveller's (operator_view 0) or the operator's bookings (filtered by extra1 listing, extra2
  * status). */
 static int list_page(roam_req_t *req, int operator_view, const char *owner, const char *extra1, const char *extra2) {
@@ -398,10 +372,10 @@ static int list_page(roam_req_t *req, int operator_view, const char *owner, cons
         if (*end != '\0' || limit < 1 || limit > 100)
             roam_field_error(errors, "limit", "must be an integer from 1 to 100");
     }
-    char us[24], cid[ROAM_UUID_LEN + 1];
+    char us[ROAM_CURSOR_US_MAX], cid[ROAM_UUID_LEN + 1];
     const char *cs = roam_req_query(req, "cursor");
     int has_cursor = cs != NULL && cs[0] != '\0';
-    if (has_cursor && cursor_decode(cs, us, cid) != 0) roam_field_error(errors, "cursor", "is not a valid cursor");
+    if (has_cursor && roam_cursor_decode(cs, us, cid) != 0) roam_field_error(errors, "cursor", "is not a valid cursor");
     if (json_array_size(errors)) return roam_respond_invalid(req, errors);
     json_decref(errors);
     roam_dbconn_t *c = roam_req_db(req);
@@ -417,8 +391,8 @@ static int list_page(roam_req_t *req, int operator_view, const char *owner, cons
         json_array_append_new(items, json_loads(PQgetvalue(r, i, 0), 0, NULL));
     json_t *next = json_null();
     if (n > limit) {
-        char cur[CURSOR_MAX];
-        cursor_encode(PQgetvalue(r, (int)limit - 1, 1), PQgetvalue(r, (int)limit - 1, 2), cur);
+        char cur[ROAM_CURSOR_MAX];
+        roam_cursor_encode(PQgetvalue(r, (int)limit - 1, 1), PQgetvalue(r, (int)limit - 1, 2), cur);
         next = json_string(cur);
     }
     PQclear(r);
