@@ -326,8 +326,26 @@ export const api = {
             body: refreshToken ? { refresh_token: refreshToken } : {},
         }),
     me: (token: string) => apiRequest<User>('/auth/me', { token }),
-    bookings: (token: string) => apiRequest<Page<Booking>>('/bookings', { token }),
+    bookings: (token: string, query: { status?: string; limit?: number; cursor?: string } = {}) =>
+        apiRequest<Page<Booking>>('/bookings', { token, query }),
+    booking: (token: string, id: string) => apiRequest<Booking>(`/bookings/${encodeURIComponent(id)}`, { token }),
+    createBooking: (token: string, key: string, body: { listing_id: string; unit_id: string; check_in: string; check_out: string; guests: number; quantity?: number }) =>
+        apiRequest<Booking>('/bookings', { method: 'POST', token, body, headers: { 'Idempotency-Key': key } }),
+    cancelBooking: (token: string, id: string) =>
+        apiRequest<Booking & { refund?: Money }>(`/bookings/${encodeURIComponent(id)}/cancel`, { method: 'POST', token, body: {} }),
+    pay: (token: string, key: string, body: { booking_id: string; card: { number: string; exp_month: number; exp_year: number; cvc: string } }) =>
+        apiRequest<Payment>('/payments', { method: 'POST', token, body, headers: { 'Idempotency-Key': key } }),
 };
+
+export interface Payment {
+    id: string;
+    booking_id: string;
+    status: 'succeeded' | 'failed';
+    amount: Money;
+    card: { brand: string; last4: string };
+    failure_code?: string;
+    created_at: string;
+}
 
 /** A sentence for a person, by the problem's stable code. */
 export function describeError(err: unknown): string {
@@ -347,6 +365,16 @@ export function describeError(err: unknown): string {
             return 'An account with this email already exists. Log in instead?';
         case 'not_found':
             return 'We could not find that.';
+        case 'sold_out':
+            return 'Sorry, this is sold out for your dates. Try other dates or another room.';
+        case 'booking_not_payable':
+            return 'This booking can no longer be paid: its hold has expired or it is already paid.';
+        case 'booking_not_cancellable':
+            return 'This booking can no longer be cancelled.';
+        case 'unauthorized':
+            return 'Please log in to continue.';
+        case 'idempotency_request_in_progress':
+            return 'Your request is still being processed. Please wait a moment.';
         case 'validation_failed':
             return err.fieldErrors.length ? 'Please check the highlighted fields.' : (err.detail ?? 'Please check your input.');
         default:

@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
+import { ReserveForm } from '@/components/BookingForms';
 import { MonthCalendar } from '@/components/Calendar';
 import { RatingText } from '@/components/ListingCard';
 import { api, ApiError, describeError, type AvailabilityDay, type Listing, type Quote, type ReviewPage } from '@/lib/api';
@@ -195,6 +196,10 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
                                                             <span className="price">{formatMoney(q.total)}</span>
                                                             <div className="muted">total for your stay</div>
                                                             {q.free_cancellation_until && <div className="badge">Free cancellation until {formatTimestamp(q.free_cancellation_until, listing.timezone)}</div>}
+                                                            {listing.status === 'active' && (
+                                                                <ReserveForm listingId={listing.id} unitId={u.id} checkIn={checkIn} checkOut={checkOut} guests={guests}
+                                                                    quantity={unitsFor(guests, u.max_guests)} idempotencyKey={crypto.randomUUID()} />
+                                                            )}
                                                         </>
                                                     ) : (
                                                         <span className="muted">Sold out for these dates</span>
