@@ -1,6 +1,7 @@
 import type { Metadata, Viewport } from 'next';
 import Link from 'next/link';
-import { currentUser } from '@/lib/auth';
+import { api } from '@/lib/api';
+import { accessToken, currentUser } from '@/lib/auth';
 import { logOut } from './actions/auth';
 import './globals.css';
 
@@ -11,8 +12,19 @@ export const metadata: Metadata = {
 
 export const viewport: Viewport = { width: 'device-width', initialScale: 1 };
 
+async function unreadCount(): Promise<number> {
+    const token = await accessToken();
+    if (!token) return 0;
+    try {
+        return (await api.notifications(token, { limit: 1 })).unread_count;
+    } catch {
+        return 0;
+    }
+}
+
 async function Header() {
     const user = await currentUser();
+    const unread = user ? await unreadCount() : 0;
     return (
         <header className="site-header">
             <div className="container header-inner">
@@ -22,6 +34,17 @@ async function Header() {
                 <nav aria-label="Account" className="account-nav">
                     {user ? (
                         <>
+                            <Link href="/trips" className="button button-quiet">
+                                My trips
+                            </Link>
+                            <Link href="/notifications" className="button button-quiet" aria-label={unread ? `Notifications, ${unread} unread` : 'Notifications'}>
+                                Notifications{' '}
+                                {unread > 0 && (
+                                    <span className="notif-badge" data-testid="unread-badge">
+                                        {unread}
+                                    </span>
+                                )}
+                            </Link>
                             <span className="user-name">
                                 Signed in as <strong>{user.name}</strong>
                             </span>

@@ -333,9 +333,28 @@ export const api = {
         apiRequest<Booking>('/bookings', { method: 'POST', token, body, headers: { 'Idempotency-Key': key } }),
     cancelBooking: (token: string, id: string) =>
         apiRequest<Booking & { refund?: Money }>(`/bookings/${encodeURIComponent(id)}/cancel`, { method: 'POST', token, body: {} }),
+    notifications: (token: string, query: { unread?: boolean; limit?: number; cursor?: string } = {}) =>
+        apiRequest<NotificationPage>('/notifications', { token, query }),
+    markRead: (token: string, id: string) =>
+        apiRequest<Notification>(`/notifications/${encodeURIComponent(id)}/read`, { method: 'POST', token, body: {} }),
+    markAllRead: (token: string) => apiRequest<void>('/notifications/read-all', { method: 'POST', token, body: {} }),
     pay: (token: string, key: string, body: { booking_id: string; card: { number: string; exp_month: number; exp_year: number; cvc: string } }) =>
         apiRequest<Payment>('/payments', { method: 'POST', token, body, headers: { 'Idempotency-Key': key } }),
 };
+
+export interface Notification {
+    id: string;
+    type: string;
+    title: string;
+    body: string;
+    booking_id: string | null;
+    created_at: string;
+    read_at: string | null;
+}
+
+export interface NotificationPage extends Page<Notification> {
+    unread_count: number;
+}
 
 export interface Payment {
     id: string;
