@@ -44,7 +44,7 @@ test('reserve, pay, see Confirmed without a reload, find it in My trips', async 
     await expect(page.getByRole('status').filter({ hasText: 'Confirmed' })).toBeVisible({ timeout: 30_000 });
     expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
 
-    await page.getByRole('link', { name: 'My trips' }).click();
+    await page.getByRole('link', { name: 'My trips', exact: true }).click();
     const upcoming = page.getByRole('region', { name: 'Upcoming' });
     await expect(upcoming.getByRole('link', { name: title })).toBeVisible();
     await expect(upcoming).toContainText('Confirmed');
