@@ -23,7 +23,7 @@ export function ReserveForm(p: ReserveProps) {
     const fieldMsgs = Object.entries(state.errors);
     return (
         <form action={action} className="reserve-form">
-            <input type="hidden" name="idempotency_key" value={p.idempotencyKey} />
+            <input type="hidden" name="idempotency_key" value={state.nextKey ?? p.idempotencyKey} />
             <input type="hidden" name="listing_id" value={p.listingId} />
             <input type="hidden" name="unit_id" value={p.unitId} />
             <input type="hidden" name="check_in" value={p.checkIn} />
@@ -140,7 +140,7 @@ export function PayForm({ bookingId, idempotencyKey, amount, status }: { booking
     };
     return (
         <form action={action} onSubmit={onSubmit} noValidate aria-labelledby="pay-heading">
-            <input type="hidden" name="idempotency_key" value={idempotencyKey} />
+            <input type="hidden" name="idempotency_key" value={state.nextKey ?? idempotencyKey} />
             <input type="hidden" name="booking_id" value={bookingId} />
             {state.message && (
                 <div className="alert alert-error" role="alert">

@@ -37,10 +37,21 @@ test('reserve, pay, see Confirmed without a reload, find it in My trips', async 
     await page.getByRole('button', { name: /^Pay/ }).click();
     await expect(page.locator('#f-number-error')).toContainText('not valid');
 
+    // A declined card says so; the next card is a new attempt (a fresh Idempotency-Key), not a replay.
+    await page.getByLabel('Card number').fill('4000 0000 0000 0002');
+    await page.getByRole('button', { name: /^Pay/ }).click();
+    await expect(page.locator('.alert-error[role=alert]')).toContainText('declined');
+
     // Mark the document: if the page reloaded, the mark would be gone.
     await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    // The form is cleared after an answer (card data is not kept): enter the whole card again.
     await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+    await page.getByLabel('Expiry month').fill('12');
+    await page.getByLabel('Expiry year').fill(String(new Date().getUTCFullYear() + 3));
+    await page.getByLabel('CVC').fill('123');
     await page.getByRole('button', { name: /^Pay/ }).click();
+    await expect(page.getByText('Confirming…').or(page.getByText('Confirmed.', { exact: false })).first()).toBeVisible({ timeout: 10_000 })
+        .catch(async (e) => { throw new Error(`${e}\nPage says: ${await page.locator('main').innerText()}`); });
     await expect(page.getByRole('status').filter({ hasText: 'Confirmed' })).toBeVisible({ timeout: 30_000 });
     expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
 

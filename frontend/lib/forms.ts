@@ -8,6 +8,9 @@ export interface FormState {
     errors: FieldErrors;
     message?: string;
     values?: Record<string, string>;
+    /** A fresh Idempotency-Key after an answer the API stored (a decline, a 409, a 422): the next attempt is a new
+     *  request, not a replay of the failed one. */
+    nextKey?: string;
 }
 
 const chars = (s: string) => Array.from(s).length;

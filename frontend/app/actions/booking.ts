@@ -14,8 +14,9 @@ function text(form: FormData, name: string): string {
 }
 
 function failure(err: unknown, values?: Record<string, string>): FormState {
-    if (err instanceof ApiError) return { errors: err.byField(), message: describeError(err), values };
-    return { errors: {}, message: describeError(err), values };
+    const nextKey = crypto.randomUUID();
+    if (err instanceof ApiError) return { errors: err.byField(), message: describeError(err), values, nextKey };
+    return { errors: {}, message: describeError(err), values, nextKey };
 }
 
 export async function reserve(_prev: FormState, form: FormData): Promise<FormState> {
@@ -66,7 +67,7 @@ export async function pay(_prev: PayState, form: FormData): Promise<PayState> {
                 p.failure_code === 'insufficient_funds'
                     ? 'The card was declined for insufficient funds. Try another card.'
                     : 'The card was declined. Try another card.';
-            return { errors: {}, message: msg, values };
+            return { errors: {}, message: msg, values, nextKey: crypto.randomUUID() };
         }
     } catch (err) {
         return failure(err, values);
