@@ -176,3 +176,18 @@ long roam_idem_prune(roam_dbconn_t *c, int limit) {
                         "WHERE expires_at <= now() LIMIT $1::int)",
                         1, p);
 }
+
+int roam_idem_run(roam_req_t *req, const char *endpoint,
+                  int (*fn)(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem)) {
+    roam_idem_t idem;
+    int st = roam_idem_begin(req, endpoint, &idem);
+    if (st != 0) return st;
+    roam_dbconn_t *c = roam_req_db(req);
+    st = fn(req, c, &idem);
+    if (idem.active && c != NULL) {
+        if (roam_db_in_tx(c)) roam_db_rollback(c);
+        roam_idem_finish(req, &idem, c); /* stores a 4xx, forgets a 5xx */
+        roam_idem_abandon(&idem, c);
+    }
+    return st;
+}

@@ -69,8 +69,8 @@ int roam_idem_fingerprint(const char *method, const char *path, json_t *body, ch
  * subject) on endpoint (a static string such as "POST /bookings"). Returns 0
  * when the handler should run (idem then owns the record), or the status of
  * the answer already given: 400 idempotency_key_missing (no key, or one that
- * is not 1 to 255 printable ASCII characters), 422 idempotency_key_reused, 409 idempotency_request_in_progress, the stored
- * answer (with Idempotent-Replayed: true), or 503 when the database fails.
+ * is not 1 to 255 printable ASCII characters), 422 idempotency_key_reused, 409 idempotency_request_in_progress, the
+ * stored answer (with Idempotent-Replayed: true), or 503 when the database fails.
  */
 int roam_idem_begin(roam_req_t *req, const char *endpoint, roam_idem_t *idem);
 
@@ -89,6 +89,17 @@ int roam_idem_finish(roam_req_t *req, roam_idem_t *idem, roam_dbconn_t *c);
  * transaction, so a retry runs again. Safe to call twice or after finish.
  */
 void roam_idem_abandon(roam_idem_t *idem, roam_dbconn_t *c);
+
+/*
+ * The whole idempotent handler: begins on endpoint, runs fn with the
+ * request's connection (may be NULL: fn answers 503 then) and the record,
+ * and for an answer fn did not record itself (a validation error, a
+ * conflict, a failure) rolls back what fn left open, stores a 4xx and
+ * forgets a 5xx. fn records its success itself with roam_idem_finish inside
+ * its own transaction. Returns the status answered.
+ */
+int roam_idem_run(roam_req_t *req, const char *endpoint,
+                  int (*fn)(roam_req_t *req, roam_dbconn_t *c, roam_idem_t *idem));
 
 /* Deletes expired records (at most limit). Returns the number deleted or ROAM_EIO. */
 long roam_idem_prune(roam_dbconn_t *c, int limit);

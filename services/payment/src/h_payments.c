@@ -223,19 +223,7 @@ fail:
     return unavailable(req, "The database");
 }
 
-int h_payments_create(roam_req_t *req) {
-    roam_idem_t idem;
-    int st = roam_idem_begin(req, "POST /payments", &idem);
-    if (st != 0) return st;
-    roam_dbconn_t *c = roam_req_db(req);
-    st = create(req, c, &idem);
-    if (idem.active && c != NULL) {
-        if (roam_db_in_tx(c)) roam_db_rollback(c);
-        roam_idem_finish(req, &idem, c); /* stores a 4xx, forgets a 5xx */
-        roam_idem_abandon(&idem, c);
-    }
-    return st;
-}
+int h_payments_create(roam_req_t *req) { return roam_idem_run(req, "POST /payments", create); }
 
 /* ---- GET /payments/{id} ---- */
 
