@@ -400,3 +400,9 @@ export function describeError(err: unknown): string {
             return err.detail ?? err.message;
     }
 }
+
+/** Reviews: post one for a completed stay (403 not_eligible, 409 already_reviewed, 422). */
+export const reviewApi = {
+    create: (token: string, listingId: string, body: { booking_id: string; rating: number; title: string; body: string }) =>
+        apiRequest<Review>(`/listings/${encodeURIComponent(listingId)}/reviews`, { method: 'POST', token, body }),
+};

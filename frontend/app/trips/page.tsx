@@ -5,7 +5,9 @@ import { api, describeError, type Booking } from '@/lib/api';
 import { accessToken } from '@/lib/auth';
 import { formatDay, todayIso } from '@/lib/dates';
 import { formatMoney } from '@/lib/money';
+import { reviewedStays } from '@/lib/reviews';
 import { groupTrips } from '@/lib/trips';
+import '@/components/reviews.css';
 
 export const metadata: Metadata = { title: 'My trips' };
 
@@ -18,7 +20,7 @@ const STATUS_TEXT: Record<string, string> = {
     completed: 'Completed',
 };
 
-function TripList({ title, items, empty }: { title: string; items: Booking[]; empty: string }) {
+function TripList({ title, items, empty, reviewed }: { title: string; items: Booking[]; empty: string; reviewed: Set<string> }) {
     const hid = `trips-${title.toLowerCase().replace(/\W+/g, '-')}`;
     return (
         <section className="panel" aria-labelledby={hid}>
@@ -26,10 +28,23 @@ function TripList({ title, items, empty }: { title: string; items: Booking[]; em
             {items.length === 0 && <p className="muted">{empty}</p>}
             <ul className="trips">
                 {items.map((b) => (
-                    <li key={b.id}>
-                        <Link href={`/bookings/${b.id}`}>{b.listing_title}</Link> · {formatDay(b.check_in)} to {formatDay(b.check_out)} ·{' '}
-                        {formatMoney(b.total)} · <span className="badge">{STATUS_TEXT[b.status] ?? b.status}</span>{' '}
-                        <span className="muted">{b.reference}</span>
+                    <li key={b.id} className="trip-row">
+                        <div>
+                            <Link href={`/bookings/${b.id}`}>{b.listing_title}</Link> · {formatDay(b.check_in)} to {formatDay(b.check_out)} ·{' '}
+                            {formatMoney(b.total)} · <span className="badge">{STATUS_TEXT[b.status] ?? b.status}</span>{' '}
+                            <span className="muted">{b.reference}</span>
+                        </div>
+                        {b.status === 'completed' && (
+                            <div className="trip-actions">
+                                {reviewed.has(b.id) ? (
+                                    <span className="badge badge-reviewed">Reviewed</span>
+                                ) : (
+                                    <Link href={`/trips/${b.id}/review`} className="button button-quiet" aria-label={`Write a review of ${b.listing_title}`}>
+                                        Write a review
+                                    </Link>
+                                )}
+                            </div>
+                        )}
                     </li>
                 ))}
             </ul>
@@ -37,7 +52,10 @@ function TripList({ title, items, empty }: { title: string; items: Booking[]; em
     );
 }
 
-export default async function TripsPage() {
+type Query = Promise<Record<string, string | string[] | undefined>>;
+
+export default async function TripsPage({ searchParams }: { searchParams: Query }) {
+    const sp = await searchParams;
     const token = await accessToken();
     if (!token) redirect('/login?next=/trips');
     const all: Booking[] = [];
@@ -54,13 +72,21 @@ export default async function TripsPage() {
         error = describeError(err);
     }
     const g = groupTrips(all, todayIso());
+    const reviewed = await reviewedStays(g.past);
+    const justReviewed = typeof sp.reviewed === 'string' ? all.find((b) => b.id === sp.reviewed) : undefined;
     return (
         <article className="container" style={{ maxWidth: '48rem' }}>
             <h1>My trips</h1>
             {error && <div className="alert alert-error">{error}</div>}
-            <TripList title="Upcoming" items={g.upcoming} empty="No upcoming trips. Time to plan one?" />
-            <TripList title="Past" items={g.past} empty="No past trips yet." />
-            <TripList title="Cancelled and expired" items={g.cancelled} empty="None." />
+            {justReviewed && (
+                <div className="alert alert-success" role="status">
+                    Thank you! Your review of {justReviewed.listing_title} is posted.{' '}
+                    <Link href={`/listings/${justReviewed.listing_id}#reviews`}>See it on the listing</Link>
+                </div>
+            )}
+            <TripList title="Upcoming" items={g.upcoming} empty="No upcoming trips. Time to plan one?" reviewed={reviewed} />
+            <TripList title="Past" items={g.past} empty="No past trips yet." reviewed={reviewed} />
+            <TripList title="Cancelled and expired" items={g.cancelled} empty="None." reviewed={reviewed} />
         </article>
     );
 }

@@ -6,6 +6,7 @@ import { api, ApiError, type Booking } from '@/lib/api';
 import { accessToken } from '@/lib/auth';
 import { formatDay, formatTimestamp } from '@/lib/dates';
 import { formatMoney } from '@/lib/money';
+import { reviewedStays } from '@/lib/reviews';
 
 export const metadata: Metadata = { title: 'Your booking' };
 
@@ -41,6 +42,7 @@ export default async function BookingPage({ params, searchParams }: { params: Pa
     const cancellable = b.status === 'pending_payment' || b.status === 'payment_failed' || b.status === 'confirmed';
     const refund = (b as Booking & { refund?: { amount: number; currency: string } }).refund;
     const policy = b.cancellation_policy;
+    const reviewed = b.status === 'completed' && (await reviewedStays([b])).has(b.id);
 
     return (
         <article className="container" style={{ maxWidth: '44rem' }}>
@@ -95,6 +97,20 @@ export default async function BookingPage({ params, searchParams }: { params: Pa
             )}
             {!payable && (b.status === 'pending_payment' || b.status === 'payment_failed') && (
                 <div className="alert alert-error">Your hold has expired and the room is back on sale. Please book again.</div>
+            )}
+            {b.status === 'completed' && (
+                <section className="panel" aria-labelledby="review-heading">
+                    <h2 id="review-heading">Your review</h2>
+                    {reviewed ? (
+                        <p>
+                            <span className="badge">Reviewed</span> Thank you! <Link href={`/listings/${b.listing_id}#reviews`}>See it on the listing</Link>
+                        </p>
+                    ) : (
+                        <p>
+                            How was your stay? <Link href={`/trips/${b.id}/review`} className="button button-primary">Write a review</Link>
+                        </p>
+                    )}
+                </section>
             )}
             {cancellable && (
                 <section className="panel" aria-labelledby="cancel-heading">

@@ -8,6 +8,9 @@ import { api, ApiError, describeError, type AvailabilityDay, type Listing, type 
 import { addDays, formatDay, formatTimestamp, nightsBetween, todayIso, validateStay } from '@/lib/dates';
 import { formatMoney } from '@/lib/money';
 import { photoUrl } from '@/lib/placeholder';
+import { histogramRows } from '@/lib/reviews';
+import { ReviewList } from '@/components/ReviewList';
+import '@/components/reviews.css';
 import { describePolicy } from '@/lib/policy';
 
 type Params = Promise<{ id: string }>;
@@ -52,10 +55,19 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
     const stayErrors = validateStay(checkIn || undefined, checkOut || undefined, today);
     const haveStay = !!checkIn && !!checkOut && !stayErrors.check_in && !stayErrors.check_out;
 
+    const reviewSort = ['rating_desc', 'rating_asc'].includes(one(sp.reviews_sort)) ? one(sp.reviews_sort) : 'newest';
+    const reviewCursor = one(sp.reviews_cursor) || undefined;
+    const pageQuery = new URLSearchParams();
+    if (checkIn) pageQuery.set('check_in', checkIn);
+    if (checkOut) pageQuery.set('check_out', checkOut);
+    if (one(sp.guests)) pageQuery.set('guests', String(guests));
+    if (reviewSort !== 'newest') pageQuery.set('reviews_sort', reviewSort);
+    const pageHref = `/listings/${listing.id}${pageQuery.size ? `?${pageQuery}` : ''}`;
+
     const calFrom = haveStay ? checkIn.slice(0, 8) + '01' : today.slice(0, 8) + '01';
     const calTo = addDays(calFrom, 62);
     const [reviews, availability, quotes] = await Promise.all([
-        api.reviews(id, { limit: 10 }).catch((e: unknown) => e as Error),
+        api.reviews(id, { limit: 10, sort: reviewSort, cursor: reviewCursor }).catch((e: unknown) => e as Error),
         api.availability(id, calFrom < today ? today : calFrom, calTo).catch((e: unknown) => e as Error),
         haveStay
             ? Promise.all(
@@ -146,7 +158,7 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
                         )}
                         <p className="muted">Green dates have at least one {perDay ? 'ticket' : 'unit'} left; struck-through dates are closed or sold out.</p>
                     </section>
-                    <Reviews reviews={reviews} />
+                    <Reviews reviews={reviews} listingId={listing.id} sort={reviewSort} pageHref={pageHref} later={!!reviewCursor} />
                 </div>
                 <aside>
                     <section className="panel" aria-labelledby="dates">
@@ -239,7 +251,13 @@ function DateInput({ name, label, value, min, error }: { name: string; label: st
     );
 }
 
-function Reviews({ reviews }: { reviews: ReviewPage | Error }) {
+const REVIEW_SORTS: { value: string; label: string }[] = [
+    { value: 'newest', label: 'Newest' },
+    { value: 'rating_desc', label: 'Highest rated' },
+    { value: 'rating_asc', label: 'Lowest rated' },
+];
+
+function Reviews({ reviews, listingId, sort, pageHref, later }: { reviews: ReviewPage | Error; listingId: string; sort: string; pageHref: string; later: boolean }) {
     if (reviews instanceof Error) {
         return (
             <section className="panel" aria-labelledby="reviews">
@@ -249,6 +267,13 @@ function Reviews({ reviews }: { reviews: ReviewPage | Error }) {
         );
     }
     const { summary, items } = reviews;
+    const sortHref = (value: string) => {
+        const u = new URL(pageHref, 'http://x');
+        u.searchParams.delete('reviews_cursor');
+        if (value === 'newest') u.searchParams.delete('reviews_sort');
+        else u.searchParams.set('reviews_sort', value);
+        return `${u.pathname}${u.search}#reviews`;
+    };
     return (
         <section className="panel" aria-labelledby="reviews">
             <h2 id="reviews">Reviews</h2>
@@ -256,47 +281,47 @@ function Reviews({ reviews }: { reviews: ReviewPage | Error }) {
                 <p className="muted">No reviews yet. Guests can review after their stay.</p>
             ) : (
                 <>
-                    <p>
+                    <p data-testid="review-summary">
                         <strong style={{ fontSize: '1.5rem' }}>{summary.average?.toFixed(1)}</strong> out of 5 · {summary.count}{' '}
                         {summary.count === 1 ? 'review' : 'reviews'}
                     </p>
-                    <ul className="histogram" aria-label="Ratings">
-                        {(['5', '4', '3', '2', '1'] as const).map((k) => {
-                            const n = summary.histogram[k] ?? 0;
-                            const pct = summary.count ? Math.round((n / summary.count) * 100) : 0;
-                            return (
-                                <li key={k}>
-                                    <span>{k} star{k === '1' ? '' : 's'}</span>
-                                    <span className="bar" aria-hidden="true">
-                                        <span style={{ width: `${pct}%` }} />
-                                    </span>
-                                    <span>{n}</span>
-                                </li>
-                            );
-                        })}
+                    <ul className="histogram" aria-label="Ratings by stars">
+                        {histogramRows(summary.histogram, summary.count).map((row) => (
+                            <li key={row.stars}>
+                                <span className="visually-hidden">{row.label}</span>
+                                <span aria-hidden="true">
+                                    {row.stars} {row.stars === 1 ? 'star' : 'stars'}
+                                </span>
+                                <span className="bar" aria-hidden="true">
+                                    <span style={{ width: `${row.percent}%` }} />
+                                </span>
+                                <span aria-hidden="true">{row.count}</span>
+                            </li>
+                        ))}
                     </ul>
+                    <nav aria-label="Sort reviews" className="review-sorts">
+                        Sort:{' '}
+                        {REVIEW_SORTS.map((o, i) => (
+                            <span key={o.value}>
+                                {i > 0 && ' · '}
+                                {o.value === sort ? (
+                                    <strong aria-current="true">{o.label}</strong>
+                                ) : (
+                                    <Link href={sortHref(o.value)} scroll={false}>
+                                        {o.label}
+                                    </Link>
+                                )}
+                            </span>
+                        ))}
+                    </nav>
+                    {later && (
+                        <p className="muted">
+                            Showing later reviews. <Link href={sortHref(sort)}>Back to the first ones</Link>
+                        </p>
+                    )}
                 </>
             )}
-            <ul className="reviews">
-                {items.map((r) => (
-                    <li key={r.id} className="review">
-                        <h4>
-                            <span aria-hidden="true">{'★'.repeat(r.rating)}{'☆'.repeat(5 - r.rating)}</span>
-                            <span className="visually-hidden">{r.rating} out of 5:</span> {r.title}
-                        </h4>
-                        <p className="muted" style={{ margin: '.1rem 0' }}>
-                            {r.author_name} · {formatDay(r.created_at.slice(0, 10))}
-                        </p>
-                        <p style={{ whiteSpace: 'pre-line' }}>{r.body}</p>
-                        {r.reply && (
-                            <div className="reply">
-                                <strong>Reply from the host</strong>
-                                <p style={{ whiteSpace: 'pre-line', margin: '.25rem 0 0' }}>{r.reply.body}</p>
-                            </div>
-                        )}
-                    </li>
-                ))}
-            </ul>
+            <ReviewList key={`${sort}:${later}`} listingId={listingId} sort={sort} initial={items} nextCursor={reviews.next_cursor} pageHref={pageHref} />
         </section>
     );
 }
