@@ -126,9 +126,13 @@ export function ConfirmationPoller({ bookingId, initial }: { bookingId: string; 
     );
 }
 
-export function PayForm({ bookingId, idempotencyKey, amount, status }: { bookingId: string; idempotencyKey: string; amount: string; status: string }) {
-    const [state, action, pending] = useActionState(pay, { errors: {} } as PayState);
+export function PayForm({ bookingId, idempotencyKey, amount, status, payAction = pay }: { bookingId: string; idempotencyKey: string; amount: string; status: string; payAction?: typeof pay }) {
+    const [state, action, pending] = useActionState(payAction, { errors: {} } as PayState);
     const [clientErrors, setClientErrors] = useState<Record<string, string> | null>(null);
+    // The expiry is controlled, so that it survives a decline (React resets a form after its action); the card
+    // number and CVC are not kept: they are typed again for the next attempt.
+    const [expMonth, setExpMonth] = useState('');
+    const [expYear, setExpYear] = useState('');
     if (state.paid) return <ConfirmationPoller bookingId={bookingId} initial={status} />;
     const errors = clientErrors && Object.keys(clientErrors).length ? clientErrors : state.errors;
     const onSubmit = (e: FormEvent<HTMLFormElement>) => {
@@ -150,8 +154,10 @@ export function PayForm({ bookingId, idempotencyKey, amount, status }: { booking
             <Field name="number" label="Card number" error={errors['card.number']} inputMode="numeric" autoComplete="cc-number"
                 hint="Sandbox test cards: 4242 4242 4242 4242 and 5555 5555 5555 4444 succeed, 4000 0000 0000 0002 is declined, 4000 0000 0000 9995 has insufficient funds. Any future expiry, any CVC." />
             <div className="field-row">
-                <Field name="exp_month" label="Expiry month" error={errors['card.exp_month']} inputMode="numeric" autoComplete="cc-exp-month" placeholder="MM" defaultValue={state.values?.exp_month} />
-                <Field name="exp_year" label="Expiry year" error={errors['card.exp_year']} inputMode="numeric" autoComplete="cc-exp-year" placeholder="YYYY" defaultValue={state.values?.exp_year} />
+                <Field name="exp_month" label="Expiry month" error={errors['card.exp_month']} inputMode="numeric" autoComplete="cc-exp-month" placeholder="MM"
+                    value={expMonth} onChange={(e) => setExpMonth(e.target.value)} />
+                <Field name="exp_year" label="Expiry year" error={errors['card.exp_year']} inputMode="numeric" autoComplete="cc-exp-year" placeholder="YYYY"
+                    value={expYear} onChange={(e) => setExpYear(e.target.value)} />
                 <Field name="cvc" label="CVC" error={errors['card.cvc']} inputMode="numeric" autoComplete="cc-csc" />
             </div>
             <button type="submit" className="button button-primary" disabled={pending} aria-busy={pending}>

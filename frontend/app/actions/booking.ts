@@ -7,6 +7,7 @@ import { api, ApiError, describeError } from '@/lib/api';
 import { accessToken } from '@/lib/auth';
 import { cardDigits, checkCard } from '@/lib/card';
 import type { FormState } from '@/lib/forms';
+import { reserveErrorFields } from '@/lib/stay-errors';
 
 function text(form: FormData, name: string): string {
     const v = form.get(name);
@@ -38,6 +39,10 @@ export async function reserve(_prev: FormState, form: FormData): Promise<FormSta
         id = b.id;
     } catch (err) {
         if (err instanceof ApiError && err.status === 401) redirect(`/login?next=${encodeURIComponent(back)}`);
+        // A 422 about the stay goes back to the listing page, which shows it next to the date or guests field
+        // (by field name only: the page words it, so the URL carries no text).
+        const fields = err instanceof ApiError ? reserveErrorFields(err) : [];
+        if (fields.length) redirect(`${back}&reserve_error=${fields.join(',')}#dates`);
         return failure(err);
     }
     redirect(`/bookings/${id}`);

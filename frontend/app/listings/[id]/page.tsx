@@ -9,6 +9,7 @@ import { addDays, formatDay, formatTimestamp, nightsBetween, todayIso, validateS
 import { formatMoney } from '@/lib/money';
 import { photoUrl } from '@/lib/placeholder';
 import { histogramRows } from '@/lib/reviews';
+import { stayErrorsFromQuery } from '@/lib/stay-errors';
 import { ReviewList } from '@/components/ReviewList';
 import '@/components/reviews.css';
 import { describePolicy } from '@/lib/policy';
@@ -54,6 +55,7 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
     const guests = Math.max(1, Math.min(50, Number(one(sp.guests)) || 1));
     const stayErrors = validateStay(checkIn || undefined, checkOut || undefined, today);
     const haveStay = !!checkIn && !!checkOut && !stayErrors.check_in && !stayErrors.check_out;
+    const reserveErrors = stayErrorsFromQuery(one(sp.reserve_error));
 
     const reviewSort = ['rating_desc', 'rating_asc'].includes(one(sp.reviews_sort)) ? one(sp.reviews_sort) : 'newest';
     const reviewCursor = one(sp.reviews_cursor) || undefined;
@@ -164,11 +166,17 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
                     <section className="panel" aria-labelledby="dates">
                         <h2 id="dates">Your dates</h2>
                         <form method="get" action={`/listings/${listing.id}`}>
-                            <DateInput name="check_in" label={perDay ? 'Date' : 'Check-in'} value={checkIn} min={today} error={stayErrors.check_in} />
-                            <DateInput name="check_out" label={perDay ? 'Until (exclusive)' : 'Check-out'} value={checkOut} min={today} error={stayErrors.check_out} />
-                            <div className="field">
+                            <DateInput name="check_in" label={perDay ? 'Date' : 'Check-in'} value={checkIn} min={today} error={stayErrors.check_in ?? reserveErrors.check_in} />
+                            <DateInput name="check_out" label={perDay ? 'Until (exclusive)' : 'Check-out'} value={checkOut} min={today} error={stayErrors.check_out ?? reserveErrors.check_out} />
+                            <div className={reserveErrors.guests ? 'field field-invalid' : 'field'}>
                                 <label htmlFor="ld-guests">Guests</label>
-                                <input id="ld-guests" name="guests" type="number" min={1} max={50} defaultValue={guests} />
+                                <input id="ld-guests" name="guests" type="number" min={1} max={50} defaultValue={guests}
+                                    aria-invalid={reserveErrors.guests ? true : undefined} aria-describedby={reserveErrors.guests ? 'ld-guests-error' : undefined} />
+                                {reserveErrors.guests && (
+                                    <p className="field-error" id="ld-guests-error">
+                                        {reserveErrors.guests}
+                                    </p>
+                                )}
                             </div>
                             <button type="submit" className="button button-primary" style={{ width: '100%' }}>
                                 Show prices
