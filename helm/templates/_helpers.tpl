@@ -163,3 +163,75 @@ address range and port (a NetworkPolicy cannot name a host).
     - {protocol: TCP, port: {{ $v.external.port }}}
   {{- end }}
 {{- end -}}
+
+{{/*
+The environment of one daemon or the web app: (list $ "name"). Used by its
+Deployment and, for the daemons, by the migrations Job, so both see the same
+settings.
+*/}}
+{{- define "roam.daemonEnv" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $svc := index $root.Values.services $name -}}
+{{- if $svc.web }}
+- name: PORT
+  value: {{ $svc.port | quote }}
+- name: HOSTNAME
+  value: "0.0.0.0"
+- name: NEXT_TELEMETRY_DISABLED
+  value: "1"
+{{- else }}
+- name: ROAM_HTTP_PORT
+  value: {{ $svc.port | quote }}
+{{- include "roam.secretEnv" (list $root "ROAM_INTERNAL_SECRET" "internal-secret") | nindent 0 }}
+{{- end }}
+{{- if $svc.uses.db }}
+{{- include "roam.secretEnv" (list $root "ROAM_DATABASE_PASSWORD" "database-password") | nindent 0 }}
+- name: ROAM_DATABASE_URL
+  value: {{ include "roam.databaseUrl" $root | quote }}
+{{- end }}
+{{- if $svc.uses.redis }}
+{{- if $root.Values.redis.auth }}
+{{- include "roam.secretEnv" (list $root "ROAM_REDIS_PASSWORD" "redis-password") | nindent 0 }}
+{{- end }}
+- name: ROAM_REDIS_URL
+  value: {{ include "roam.redisUrl" $root | quote }}
+{{- end }}
+{{- range $callee := $svc.calls }}
+{{- $target := index $root.Values.services $callee }}
+- name: ROAM_{{ upper $callee }}_URL
+  value: {{ printf "http://%s:%v" (include "roam.component" (list $root $callee)) $target.port | quote }}
+{{- end }}
+{{- if eq $name "auth" }}
+- name: ROAM_JWT_PRIVATE_KEY_FILE
+  value: /etc/roam/jwt/signing-key.pem
+{{- if $root.Values.secrets.previousJwks }}
+- name: ROAM_JWT_PREVIOUS_JWKS_FILE
+  value: /etc/roam/jwt/previous-jwks.json
+{{- end }}
+{{- if $root.Values.admin.email }}
+- name: ROAM_ADMIN_EMAIL
+  value: {{ $root.Values.admin.email | quote }}
+{{- include "roam.secretEnv" (list $root "ROAM_ADMIN_PASSWORD" "admin-password") | nindent 0 }}
+{{- end }}
+{{- end }}
+{{- if $svc.smtp }}
+{{- include "roam.secretEnv" (list $root "ROAM_SMTP_URL" "smtp-url") | nindent 0 }}
+{{- end }}
+{{- range $key, $value := $svc.env }}
+- name: {{ $key }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The ConfigMap's settings (the migrations Job gets the same as plain env entries). */}}
+{{- define "roam.configData" -}}
+ROAM_HTTP_ADDR: "0.0.0.0"
+ROAM_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
+ROAM_ACCESS_LOG: {{ .Values.config.accessLog | quote }}
+ROAM_JWT_ISSUER: {{ .Values.config.jwtIssuer | quote }}
+ROAM_JWT_AUDIENCE: {{ .Values.config.jwtAudience | quote }}
+ROAM_SHUTDOWN_TIMEOUT_MS: {{ .Values.config.shutdownTimeoutMs | quote }}
+ROAM_KAFKA_BROKERS: {{ include "roam.kafkaBrokers" . | quote }}
+ROAM_SMTP_FROM: {{ .Values.smtp.from | quote }}
+{{- end -}}
