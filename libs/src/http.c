@@ -59,18 +59,31 @@ typedef struct {
 /* What a loop thread is asked to do next (roam_loop_t.cmd). */
 enum { LOOP_SERVE, LOOP_QUIESCE, LOOP_STOP };
 
+/* A connection accepted by one loop for another. */
+typedef struct {
+    int fd;
+    socklen_t addrlen;
+    struct sockaddr_storage addr;
+} handoff_t;
+
 struct roam_loop {
     roam_http_server_t *server;
-    struct MHD_Daemon *mhd; /* external-event-loop mode, on the server's shared listening socket */
-    int epfd;               /* this loop's epoll set: mhd_fd, wake_fd and the hooks' descriptors */
+    struct MHD_Daemon *mhd; /* external-event-loop mode; connections come from roam_loop_t accepts */
+    int epfd;               /* this loop's epoll set: mhd_fd, wake_fd, the listening socket, the hooks' descriptors */
     int mhd_fd;             /* libmicrohttpd's own epoll set, nested in epfd */
-    int wake_fd;            /* eventfd: a command, or a request resumed from another thread */
+    int wake_fd;            /* eventfd: a command, a handed-off connection, or a request resumed elsewhere */
     pthread_t thread;
     int thread_started;
     void *data;          /* hooks->start's result */
     int64_t timer_at_ns; /* -1: no timer */
     int64_t mhd_at_ns;   /* when MHD wants to run even without events (timeouts, pending data); -1: never */
     int run_mhd;         /* a request was resumed on this thread: MHD has work */
+    int listen_fd;       /* the server's listening socket (shared) */
+    int listening;       /* listen_fd is in epfd */
+    int64_t accept_at_ns; /* out of descriptors: accepting pauses until then (-1: not paused) */
+    pthread_mutex_t handoff_lock;
+    handoff_t *handoff; /* connections other loops accepted for this one */
+    size_t nhandoff, caphandoff;
     atomic_int cmd;
     atomic_int quiesced; /* stopped accepting connections */
     atomic_int started;  /* 1 serving, -1 hooks->start failed */
@@ -85,6 +98,7 @@ struct roam_http_server {
     struct MHD_Daemon *mhd; /* the thread pool's daemon, or NULL with event loops */
     roam_loop_t *loops;     /* opts.event_loops of them, or NULL */
     int listen_fd;          /* the loops' shared listening socket */
+    atomic_uint next_loop;  /* round robin of accepted connections over the loops */
     uint16_t port;
     atomic_uint inflight;
     atomic_int stopping;
@@ -892,12 +906,16 @@ static int start_pool(roam_http_server_t *s, const struct sockaddr_in *addr) {
     return 0;
 }
 
-/* How long the loop may sleep: until its timer, MHD's next connection timeout, or a second. */
+/* How long the loop may sleep: until its timer, MHD's next connection timeout, accepting again, or a second. */
 static int loop_wait_ms(roam_loop_t *l, int64_t now) {
     int64_t ms = 1000;
     if (l->run_mhd) return 0;
     if (l->timer_at_ns >= 0) {
         int64_t left = (l->timer_at_ns - now + 999999) / 1000000;
+        if (left < ms) ms = left;
+    }
+    if (l->accept_at_ns >= 0) {
+        int64_t left = (l->accept_at_ns - now + 999999) / 1000000;
         if (left < ms) ms = left;
     }
     MHD_UNSIGNED_LONG_LONG mt;
@@ -909,9 +927,91 @@ static int loop_wait_ms(roam_loop_t *l, int64_t now) {
     return ms < 0 ? 0 : (int)ms;
 }
 
+/* Starts or stops watching the listening socket (woken alone: EPOLLEXCLUSIVE). */
+static void loop_listen(roam_loop_t *l, int on) {
+    if (on == l->listening) return;
+    if (on) {
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = l->listen_fd};
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->listen_fd, &ev) != 0) return;
+    } else {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->listen_fd, NULL);
+    }
+    l->listening = on;
+}
+
+static void loop_add_connection(roam_loop_t *l, int fd, const struct sockaddr *addr, socklen_t addrlen) {
+    /* MHD closes the socket itself when it cannot take it (connection limit, memory). */
+    MHD_add_connection(l->mhd, fd, addr, addrlen);
+    l->run_mhd = 1;
+}
+
+/* Takes the connections other loops accepted for this one. */
+static void loop_take_handoffs(roam_loop_t *l) {
+    pthread_mutex_lock(&l->handoff_lock);
+    handoff_t *h = l->handoff;
+    size_t n = l->nhandoff;
+    l->handoff = NULL;
+    l->nhandoff = l->caphandoff = 0;
+    pthread_mutex_unlock(&l->handoff_lock);
+    for (size_t i = 0; i < n; i++) loop_add_connection(l, h[i].fd, (struct sockaddr *)&h[i].addr, h[i].addrlen);
+    free(h);
+}
+
+static void loop_wake(roam_loop_t *l) {
+    uint64_t one = 1;
+    ssize_t r = write(l->wake_fd, &one, sizeof(one));
+    (void)r;
+}
+
+/*
+ * Accepts what is waiting and deals the connections out round robin, so that
+ * every loop serves its share of the keep-alive connections however the
+ * wake-ups fell (the loop that happens to be awake would otherwise take a
+ * whole burst of new connections, and keep them).
+ */
+static void loop_accept(roam_loop_t *l) {
+    roam_http_server_t *s = l->server;
+    for (int i = 0; i < 32; i++) {
+        handoff_t h;
+        h.addrlen = sizeof(h.addr);
+        h.fd = accept4(l->listen_fd, (struct sockaddr *)&h.addr, &h.addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (h.fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors or memory: pause accepting for a moment instead of spinning. */
+                roam_warn("cannot accept connections: %s; pausing for 100 ms", strerror(errno));
+                loop_listen(l, 0);
+                l->accept_at_ns = (int64_t)roam_now_mono_ns() + 100 * 1000000LL;
+            }
+            return;
+        }
+        roam_loop_t *t = &s->loops[atomic_fetch_add(&s->next_loop, 1) % s->opts.event_loops];
+        if (t == l) {
+            loop_add_connection(l, h.fd, (struct sockaddr *)&h.addr, h.addrlen);
+            continue;
+        }
+        pthread_mutex_lock(&t->handoff_lock);
+        if (t->nhandoff == t->caphandoff) {
+            size_t cap = t->caphandoff ? t->caphandoff * 2 : 64;
+            handoff_t *nh = realloc(t->handoff, cap * sizeof(*nh));
+            if (nh == NULL) {
+                pthread_mutex_unlock(&t->handoff_lock);
+                close(h.fd);
+                continue;
+            }
+            t->handoff = nh;
+            t->caphandoff = cap;
+        }
+        t->handoff[t->nhandoff++] = h;
+        pthread_mutex_unlock(&t->handoff_lock);
+        loop_wake(t);
+    }
+}
+
 static void *loop_main(void *arg) {
     roam_loop_t *l = arg;
-    const roam_loop_hooks_t *h = l->server->opts.loop_hooks;
+    roam_http_server_t *s = l->server;
+    const roam_loop_hooks_t *h = s->opts.loop_hooks;
     tls_loop = l;
     if (h != NULL && h->start != NULL) {
         l->data = h->start(l, h->ctx);
@@ -920,6 +1020,7 @@ static void *loop_main(void *arg) {
             return NULL;
         }
     }
+    loop_listen(l, 1);
     atomic_store(&l->started, 1);
     struct epoll_event evs[64];
     for (;;) {
@@ -927,22 +1028,29 @@ static void *loop_main(void *arg) {
         if (cmd == LOOP_STOP) break;
         if (cmd == LOOP_QUIESCE && !atomic_load(&l->quiesced)) {
             /* The listening socket is shared: the server closes it once every loop has let go. */
-            MHD_quiesce_daemon(l->mhd);
+            loop_listen(l, 0);
+            l->accept_at_ns = -1;
             atomic_store(&l->quiesced, 1);
         }
         int64_t now = (int64_t)roam_now_mono_ns();
-        int wait = loop_wait_ms(l, now);
-        int n = epoll_wait(l->epfd, evs, 64, wait);
+        if (l->accept_at_ns >= 0 && now >= l->accept_at_ns) {
+            l->accept_at_ns = -1;
+            loop_listen(l, 1);
+        }
+        int n = epoll_wait(l->epfd, evs, 64, loop_wait_ms(l, now));
         /* MHD runs when its set has events, a request was resumed, or a connection may have timed out. */
         int run_mhd = l->run_mhd || (l->mhd_at_ns >= 0 && (int64_t)roam_now_mono_ns() >= l->mhd_at_ns);
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (fd == l->mhd_fd) {
                 run_mhd = 1;
+            } else if (fd == l->listen_fd && l->listening) {
+                loop_accept(l);
             } else if (fd == l->wake_fd) {
                 uint64_t v;
                 ssize_t r = read(l->wake_fd, &v, sizeof(v));
                 (void)r;
+                loop_take_handoffs(l);
                 run_mhd = 1; /* a resume from another thread, or a command */
             } else if (h != NULL && h->io != NULL) {
                 unsigned e = (evs[i].events & EPOLLIN ? ROAM_LOOP_IN : 0) |
@@ -973,6 +1081,8 @@ static void *loop_main(void *arg) {
         }
     }
     /* Shutdown's grace period is over: the hooks answer what they still hold, MHD sends what it can. */
+    loop_listen(l, 0);
+    loop_take_handoffs(l);
     if (h != NULL && h->stop != NULL) h->stop(l->data);
     l->data = NULL;
     MHD_run(l->mhd);
@@ -981,14 +1091,12 @@ static void *loop_main(void *arg) {
 
 static void loop_command(roam_loop_t *l, int cmd) {
     atomic_store(&l->cmd, cmd);
-    uint64_t one = 1;
-    ssize_t r = write(l->wake_fd, &one, sizeof(one));
-    (void)r;
+    loop_wake(l);
 }
 
 /*
- * Event loops: one listening socket, shared by every loop's daemon (each
- * accepts when it is free to; no thread hands connections to another).
+ * Event loops: one listening socket; whichever loop is woken for it accepts
+ * and deals the connections out over all loops.
  */
 static int start_loops(roam_http_server_t *s, const struct sockaddr_in *addr) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1010,12 +1118,14 @@ static int start_loops(roam_http_server_t *s, const struct sockaddr_in *addr) {
     for (unsigned i = 0; i < n; i++) {
         roam_loop_t *l = &s->loops[i];
         l->server = s;
-        l->timer_at_ns = -1;
+        l->listen_fd = fd;
+        l->timer_at_ns = l->mhd_at_ns = l->accept_at_ns = -1;
         l->epfd = l->wake_fd = -1;
-        l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-                                  access_cb, s,
+        pthread_mutex_init(&l->handoff_lock, NULL);
+        l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG |
+                                      MHD_ALLOW_SUSPEND_RESUME,
+                                  0, NULL, NULL, access_cb, s,
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, s,
-                                  MHD_OPTION_LISTEN_SOCKET, fd,
                                   MHD_OPTION_CONNECTION_LIMIT, per_loop,
                                   MHD_OPTION_CONNECTION_TIMEOUT, s->opts.idle_timeout_s,
                                   MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, s,
@@ -1060,11 +1170,14 @@ static void stop_loops(roam_http_server_t *s) {
             loop_command(l, LOOP_STOP);
             pthread_join(l->thread, NULL);
         }
-        /* Quiesced first, so that no daemon closes the listening socket the others share. */
-        if (l->mhd != NULL) {
-            MHD_quiesce_daemon(l->mhd);
-            MHD_stop_daemon(l->mhd);
-        }
+    }
+    for (unsigned i = 0; i < s->opts.event_loops; i++) {
+        roam_loop_t *l = &s->loops[i];
+        /* A loop stopped before another handed it a connection: nobody serves it now. */
+        for (size_t k = 0; k < l->nhandoff; k++) close(l->handoff[k].fd);
+        free(l->handoff);
+        pthread_mutex_destroy(&l->handoff_lock);
+        if (l->mhd != NULL) MHD_stop_daemon(l->mhd);
         if (l->epfd >= 0) close(l->epfd);
         if (l->wake_fd >= 0) close(l->wake_fd);
     }
