@@ -68,7 +68,7 @@ typedef struct {
 
 struct roam_loop {
     roam_http_server_t *server;
-    struct MHD_Daemon *mhd; /* external-event-loop mode; connections come from roam_loop_t accepts */
+    struct MHD_Daemon *mhd; /* external-event-loop mode; the loops accept and add its connections */
     int epfd;               /* this loop's epoll set: mhd_fd, wake_fd, the listening socket, the hooks' descriptors */
     int mhd_fd;             /* libmicrohttpd's own epoll set, nested in epfd */
     int wake_fd;            /* eventfd: a command, a handed-off connection, or a request resumed elsewhere */
@@ -99,6 +99,7 @@ struct roam_http_server {
     roam_loop_t *loops;     /* opts.event_loops of them, or NULL */
     int listen_fd;          /* the loops' shared listening socket */
     atomic_uint next_loop;  /* round robin of accepted connections over the loops */
+    atomic_uint connections; /* open on the loops' daemons (opts.max_connections bounds them all) */
     uint16_t port;
     atomic_uint inflight;
     atomic_int stopping;
@@ -939,6 +940,16 @@ static void loop_listen(roam_loop_t *l, int on) {
     l->listening = on;
 }
 
+/* Counts the loops' connections (MHD_OPTION_NOTIFY_CONNECTION), for the limit on all of them. */
+static void count_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode toe) {
+    roam_http_server_t *s = cls;
+    (void)conn;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) atomic_fetch_add(&s->connections, 1);
+    else atomic_fetch_sub(&s->connections, 1);
+}
+
 static void loop_add_connection(roam_loop_t *l, int fd, const struct sockaddr *addr, socklen_t addrlen) {
     /* MHD closes the socket itself when it cannot take it (connection limit, memory). */
     MHD_add_connection(l->mhd, fd, addr, addrlen);
@@ -972,6 +983,12 @@ static void loop_wake(roam_loop_t *l) {
 static void loop_accept(roam_loop_t *l) {
     roam_http_server_t *s = l->server;
     for (int i = 0; i < 32; i++) {
+        if (atomic_load(&s->connections) >= s->opts.max_connections) {
+            /* At the limit: new connections wait in the backlog, as on the thread pool; look again soon. */
+            loop_listen(l, 0);
+            l->accept_at_ns = (int64_t)roam_now_mono_ns() + 10 * 1000000LL;
+            return;
+        }
         handoff_t h;
         h.addrlen = sizeof(h.addr);
         h.fd = accept4(l->listen_fd, (struct sockaddr *)&h.addr, &h.addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -1113,7 +1130,6 @@ static int start_loops(roam_http_server_t *s, const struct sockaddr_in *addr) {
     s->listen_fd = fd;
 
     unsigned n = s->opts.event_loops;
-    unsigned per_loop = (s->opts.max_connections + n - 1) / n;
     s->loops = roam_xcalloc(n, sizeof(roam_loop_t));
     for (unsigned i = 0; i < n; i++) {
         roam_loop_t *l = &s->loops[i];
@@ -1126,7 +1142,8 @@ static int start_loops(roam_http_server_t *s, const struct sockaddr_in *addr) {
                                       MHD_ALLOW_SUSPEND_RESUME,
                                   0, NULL, NULL, access_cb, s,
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, s,
-                                  MHD_OPTION_CONNECTION_LIMIT, per_loop,
+                                  MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections,
+                                  MHD_OPTION_NOTIFY_CONNECTION, count_connection, s,
                                   MHD_OPTION_CONNECTION_TIMEOUT, s->opts.idle_timeout_s,
                                   MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, s,
                                   MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,

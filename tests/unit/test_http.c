@@ -646,10 +646,13 @@ static void test_shutdown_answers_held_requests(void) {
     CHECK_INT(roam_http_server_inflight(server), 0);
 }
 
+static unsigned max_connections = 1024;
+
 static int start_server(unsigned loops, unsigned shutdown_ms) {
     roam_http_opts_t o;
     roam_http_opts_init(&o);
     o.port = 0;
+    o.max_connections = max_connections;
     o.threads = 2;
     o.access_log = 0;
     o.auth = fake_auth;
@@ -665,6 +668,35 @@ static int start_server(unsigned loops, unsigned shutdown_ms) {
     }
     snprintf(base, sizeof(base), "http://127.0.0.1:%u", roam_http_server_port(server));
     return 0;
+}
+
+/* At the connection limit, new connections wait (in the listen backlog) until one closes. */
+static void test_connection_limit(void) {
+    CURL *hs[3];
+    resp_t r;
+    for (int i = 0; i < 3; i++) {
+        hs[i] = curl_easy_init();
+        request(hs[i], "GET", "/hello", NULL, 0, NULL, &r);
+        CHECK_INT(r.status, 200);
+    }
+    CURL *extra = curl_easy_init();
+    curl_easy_setopt(extra, CURLOPT_TIMEOUT_MS, 400L);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/hello", base);
+    curl_easy_setopt(extra, CURLOPT_URL, url);
+    curl_easy_setopt(extra, CURLOPT_WRITEFUNCTION, on_body);
+    memset(&r, 0, sizeof(r));
+    curl_easy_setopt(extra, CURLOPT_WRITEDATA, &r);
+    CHECK(curl_easy_perform(extra) == CURLE_OPERATION_TIMEDOUT); /* held back, not refused */
+    curl_easy_cleanup(hs[0]);                                   /* one closes ... */
+    curl_easy_setopt(extra, CURLOPT_TIMEOUT_MS, 2000L);
+    memset(&r, 0, sizeof(r));
+    CHECK(curl_easy_perform(extra) == CURLE_OK); /* ... and the waiting one is served */
+    long st = 0;
+    curl_easy_getinfo(extra, CURLINFO_RESPONSE_CODE, &st);
+    CHECK_INT(st, 200);
+    curl_easy_cleanup(extra);
+    for (int i = 1; i < 3; i++) curl_easy_cleanup(hs[i]);
 }
 
 /* Everything a daemon relies on, whichever way the server runs. */
@@ -698,6 +730,10 @@ int main(void) {
     RUN(test_loop_timer_and_io);
     RUN(test_connections_dealt_out);
     RUN(test_shutdown_answers_held_requests);
+    roam_http_server_free(server);
+    max_connections = 3;
+    if (start_server(2, 300) != 0) return 1;
+    RUN(test_connection_limit);
     roam_http_server_free(server);
     curl_global_cleanup();
     CHECK_DONE();
