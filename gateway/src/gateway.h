@@ -63,8 +63,9 @@ gw_limiter_t *gw_limiter_new(roam_redis_t *redis, long rate_per_s, long burst);
 void gw_limiter_free(gw_limiter_t *l);
 /*
  * Takes one token for client. Returns 0 if allowed, else the seconds to wait
- * (Retry-After). When Redis cannot be reached the request is allowed: the
- * limiter protects the services; it must not take the API down with it.
+ * (Retry-After). When Redis cannot be reached the request is allowed (the
+ * limiter protects the services; it must not take the API down with it),
+ * and so is every request for the next second without asking Redis again.
  */
 long gw_limiter_take(gw_limiter_t *l, const char *client);
 
