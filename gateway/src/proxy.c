@@ -18,6 +18,8 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -63,7 +65,23 @@ struct gw_loop {
     xfer_t *active;  /* calls in flight */
     CURL *idle[64];  /* finished easy handles, reset and ready for the next call */
     int nidle;
+    uint8_t *fds;    /* per descriptor: FD_* flags and the ROAM_LOOP_* events registered */
+    int nfds;
 };
+
+/*
+ * libcurl asks to stop watching a connection's socket after every call and
+ * to watch it again at the next, which would cost three epoll_ctl calls per
+ * proxied request. For the sockets libcurl opens and closes through our
+ * callbacks (its connections, not its resolver's pipe) the registration is
+ * kept while the connection idles in the cache: an event on an idle socket
+ * (the service closed it) removes it then, and libcurl finds the connection
+ * dead before reusing it. The close callback forgets the descriptor before
+ * its number can be reused.
+ */
+#define FD_OURS 0x10u   /* opened through on_open, closed through on_close */
+#define FD_WANTED 0x20u /* libcurl currently wants events on it */
+#define FD_EVENTS 0x0fu
 
 /* Response headers a client needs to see; everything else stays between gateway and service. */
 static const char *const passed_headers[] = {"Retry-After", "Idempotent-Replayed", "Allow", "WWW-Authenticate",
@@ -183,6 +201,39 @@ static void reap(gw_loop_t *l) {
     }
 }
 
+static uint8_t *fd_slot(gw_loop_t *l, curl_socket_t fd) {
+    if (fd < 0) return NULL;
+    if (fd >= l->nfds) {
+        int n = l->nfds ? l->nfds : 256;
+        while (n <= fd) n *= 2;
+        uint8_t *t = realloc(l->fds, (size_t)n);
+        if (t == NULL) return NULL;
+        memset(t + l->nfds, 0, (size_t)(n - l->nfds));
+        l->fds = t;
+        l->nfds = n;
+    }
+    return &l->fds[fd];
+}
+
+static curl_socket_t on_open(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+    gw_loop_t *l = ud;
+    (void)purpose;
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    uint8_t *st = fd_slot(l, fd);
+    if (st != NULL) *st = FD_OURS;
+    return fd;
+}
+
+static int on_close(void *ud, curl_socket_t fd) {
+    gw_loop_t *l = ud;
+    uint8_t *st = fd >= 0 && fd < l->nfds ? &l->fds[fd] : NULL;
+    if (st != NULL) {
+        if (*st & FD_EVENTS) roam_loop_watch(l->loop, fd, 0);
+        *st = 0;
+    }
+    return close(fd);
+}
+
 /* libcurl tells us which sockets to watch for what. */
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp) {
     gw_loop_t *l = ud;
@@ -191,7 +242,20 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
     unsigned ev = what == CURL_POLL_REMOVE ? 0
                                            : ((what & CURL_POLL_IN) ? ROAM_LOOP_IN : 0) |
                                                  ((what & CURL_POLL_OUT) ? ROAM_LOOP_OUT : 0);
-    if (roam_loop_watch(l->loop, fd, ev) != 0) roam_warn("cannot watch an upstream socket");
+    uint8_t *st = fd >= 0 && fd < l->nfds && (l->fds[fd] & FD_OURS) ? &l->fds[fd] : NULL;
+    if (st != NULL && ev == 0) {
+        *st &= (uint8_t)~FD_WANTED; /* stays registered while the connection idles */
+        return 0;
+    }
+    if (st != NULL && (*st & FD_EVENTS) == ev) {
+        *st |= FD_WANTED;
+        return 0;
+    }
+    if (roam_loop_watch(l->loop, fd, ev) != 0) {
+        roam_warn("cannot watch an upstream socket");
+        return 0;
+    }
+    if (st != NULL) *st = (uint8_t)(FD_OURS | FD_WANTED | ev);
     return 0;
 }
 
@@ -226,6 +290,13 @@ static void *loop_start(roam_loop_t *loop, void *ctx) {
 static void loop_io(void *data, int fd, unsigned events) {
     gw_loop_t *l = data;
     int running = 0;
+    uint8_t *st = fd >= 0 && fd < l->nfds ? &l->fds[fd] : NULL;
+    if (st != NULL && (*st & FD_OURS) && !(*st & FD_WANTED)) {
+        /* An idle connection spoke (the service closed it): stop watching it; libcurl checks it before reuse. */
+        roam_loop_watch(l->loop, fd, 0);
+        *st = FD_OURS;
+        return;
+    }
     int flags = (events & ROAM_LOOP_IN ? CURL_CSELECT_IN : 0) | (events & ROAM_LOOP_OUT ? CURL_CSELECT_OUT : 0) |
                 (events & ROAM_LOOP_ERR ? CURL_CSELECT_ERR : 0);
     curl_multi_socket_action(l->multi, fd, flags, &running);
@@ -250,7 +321,8 @@ static void loop_stop(void *data) {
         roam_req_resume(req);
     }
     for (int k = 0; k < l->nidle; k++) curl_easy_cleanup(l->idle[k]);
-    curl_multi_cleanup(l->multi);
+    curl_multi_cleanup(l->multi); /* closes the cached connections through on_close */
+    free(l->fds);
     free(l);
 }
 
@@ -308,6 +380,11 @@ int gw_proxy_forward(gw_proxy_t *p, roam_req_t *req, const char *service, char *
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L); /* forward the path exactly as the client sent it */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROXY, ""); /* services are reached directly: no proxy variables read per call */
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, l);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, l);
     if (strcmp(method, "GET") != 0) {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
         if (body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
