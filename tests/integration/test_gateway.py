@@ -246,16 +246,6 @@ class GatewayTest(StackTestCase):
         finally:
             gw.stop()
 
-    def test_https_service_url_is_refused_at_start(self):
-        env = self.stack.daemon_env("gateway", 1, {"ROAM_INVENTORY_URL": "https://inventory.example:8443",
-                                                   "ROAM_LOG_LEVEL": "warn"})
-        res = subprocess.run([str(self.stack.binary("gateway"))], env=env, capture_output=True, text=True, timeout=10,
-                             stdin=subprocess.DEVNULL)
-        self.assertEqual(res.returncode, 2, res)
-        lines = [line for line in res.stderr.splitlines() if line.strip()]
-        self.assertEqual(len(lines), 1, res.stderr)
-        self.assertIn("ROAM_INVENTORY_URL", lines[0])
-
     # --- shutdown --------------------------------------------------------------
 
     def call_during_shutdown(self, gw, path):
