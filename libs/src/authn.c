@@ -1,12 +1,12 @@
 /* Bearer-token verification with a key set, a verified-token cache and the denylist; see roam/authn.h. */
 #include <roam/authn.h>
+#include <roam/codec.h>
 #include <roam/common.h>
 #include <roam/httpc.h>
 #include <roam/log.h>
 #include <roam/metrics.h>
 #include <roam/redis.h>
 
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -346,8 +346,7 @@ int roam_authn_verify(void *ctx, const char *token, roam_claims_t *claims) {
     size_t len = strlen(token);
     if (len == 0 || len > 8192) return ROAM_EDENIED;
     unsigned char hash[32];
-    unsigned int hl;
-    EVP_Digest(token, len, hash, &hl, EVP_sha256(), NULL);
+    roam_sha256(token, len, hash);
 
     if (!cache_get(a, hash, claims)) {
         roam_jwt_policy_t p = {"ES256", a->issuer, a->audience, LEEWAY_S};

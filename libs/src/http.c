@@ -17,6 +17,7 @@
  */
 #include "router.h"
 
+#include <roam/codec.h>
 #include <roam/common.h>
 #include <roam/db.h>
 #include <roam/http.h>
@@ -27,7 +28,6 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,6 +99,8 @@ struct roam_http_server {
     roam_loop_t *loops;     /* opts.event_loops of them, or NULL */
     int listen_fd;          /* the loops' shared listening socket */
     atomic_uint next_loop;  /* round robin of accepted connections over the loops */
+    int has_secret;         /* opts.internal_secret is set */
+    unsigned char secret_hash[32]; /* its SHA-256, made once */
     atomic_uint connections; /* open on the loops' daemons (opts.max_connections bounds them all) */
     uint16_t port;
     atomic_uint inflight;
@@ -267,22 +269,18 @@ const char *roam_req_body(const roam_req_t *req, size_t *len) {
     return req->body_len ? req->body : NULL;
 }
 
-/* Compares a and b in constant time, whatever their lengths (both are hashed first). */
-static int secret_equal(const char *a, const char *b) {
-    unsigned char ha[32], hb[32];
-    unsigned int n;
-    EVP_Digest(a, strlen(a), ha, &n, EVP_sha256(), NULL);
-    EVP_Digest(b, strlen(b), hb, &n, EVP_sha256(), NULL);
-    return CRYPTO_memcmp(ha, hb, sizeof(ha)) == 0;
-}
-
 /* 1 if the request carries the internal secret (another service, or the gateway). */
 static int req_internal(roam_req_t *req) {
     if (!req->internal_checked) {
         req->internal_checked = 1;
         const char *given = roam_req_header(req, "X-Roam-Internal");
-        const char *secret = req->server->opts.internal_secret;
-        req->internal_ok = given != NULL && secret != NULL && secret[0] != '\0' && secret_equal(given, secret);
+        roam_http_server_t *s = req->server;
+        if (given != NULL && s->has_secret) {
+            /* Compared in constant time whatever the lengths: the hashes are compared, the secret's made once. */
+            unsigned char h[32];
+            roam_sha256(given, strlen(given), h);
+            req->internal_ok = CRYPTO_memcmp(h, s->secret_hash, sizeof(h)) == 0;
+        }
     }
     return req->internal_ok;
 }
@@ -875,6 +873,10 @@ roam_http_server_t *roam_http_server_new(const roam_http_opts_t *opts, const roa
     s->router = router;
     s->stats = roam_xcalloc(nroutes + 1, sizeof(route_stats_t));
     s->listen_fd = -1;
+    if (opts->internal_secret != NULL && opts->internal_secret[0] != '\0') {
+        s->has_secret = 1;
+        roam_sha256(opts->internal_secret, strlen(opts->internal_secret), s->secret_hash);
+    }
     roam_metrics_register(collect, s);
     return s;
 }
