@@ -37,10 +37,10 @@ static void collect(void *ctx, roam_buf_t *b) {
                      gw.proxy ? gw_proxy_inflight(gw.proxy) : 0);
 }
 
-int gw_init(char *errbuf, size_t errlen) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+int gw_init(roam_loop_hooks_t *hooks, char *errbuf, size_t errlen) {
+    (void)errbuf;
+    (void)errlen;
     gw_proxy_opts_t po = {
-        .loops = (unsigned)roam_config_int("ROAM_GATEWAY_LOOPS", cpus > 0 ? cpus : 1, 1, 64),
         .max_inflight = (unsigned)roam_config_int("ROAM_GATEWAY_MAX_INFLIGHT", 1024, 1, 1000000),
         .timeout_ms = roam_config_int("ROAM_UPSTREAM_TIMEOUT_MS", 10000, 10, 600000),
         .connect_timeout_ms = roam_config_int("ROAM_UPSTREAM_CONNECT_TIMEOUT_MS", 1000, 10, 60000),
@@ -59,8 +59,7 @@ int gw_init(char *errbuf, size_t errlen) {
     }
     free(list);
 
-    gw.proxy = gw_proxy_new(&po, errbuf, errlen);
-    if (gw.proxy == NULL) return ROAM_EIO;
+    gw.proxy = gw_proxy_new(&po, hooks);
     gw.limiter = gw_limiter_new(roam_daemon_redis(roam_daemon()), rate, burst);
     roam_metrics_register(collect, NULL);
     return 0;

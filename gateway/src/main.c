@@ -17,9 +17,12 @@
 
 static const char *const upstreams[] = {"auth", "inventory", "booking", "payment", "review", "notification", NULL};
 
+/* Filled in by gw_init: each HTTP event loop's libcurl multi handle. */
+static roam_loop_hooks_t loop_hooks;
+
 static int init(roam_daemon_t *d, char *errbuf, size_t errlen) {
     (void)d;
-    return gw_init(errbuf, errlen);
+    return gw_init(&loop_hooks, errbuf, errlen);
 }
 
 static void fini(roam_daemon_t *d) {
@@ -55,6 +58,7 @@ int main(int argc, char **argv) {
         .upstreams = upstreams,
         .init = init,
         .fini = fini,
+        .loop_hooks = &loop_hooks,
     };
     int status = roam_daemon_main(&spec, argc, argv);
     for (size_t i = 0; i + 1 < n; i++) free((char *)routes[i].pattern); /* the last is a literal */

@@ -1,12 +1,12 @@
 /*
- * The non-blocking proxy: each loop thread owns a libcurl multi handle (its
- * own connection cache, so connections to the services are reused), an
- * epoll set that libcurl's socket API keeps up to date (only sockets with
- * events are looked at, not every transfer on every wake-up), and a queue of
- * new transfers signalled through an eventfd. An HTTP worker suspends the client's connection,
- * queues the transfer and returns at once; the loop answers and resumes it
- * when the service replies, fails or times out. No worker ever waits on a
- * service, so one stuck service cannot stall requests to the others.
+ * The non-blocking proxy. The gateway serves on the core's event loops
+ * (roam/http.h), and each loop owns a libcurl multi handle (its own
+ * connection cache, so connections to the services are reused) whose
+ * sockets and timer that loop watches. A handler suspends the client's
+ * connection and adds the upstream call to its own loop's multi handle; the
+ * same thread answers and resumes the request when the service replies,
+ * fails or times out. No request ever crosses to another thread, and no
+ * loop ever waits on a service, so one stuck service stalls nobody else.
  */
 #include "gateway.h"
 
@@ -18,6 +18,8 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -30,8 +32,11 @@
 #define RESP_MAX (8u << 20) /* a larger upstream answer is refused (502-class, answered 503) */
 #define MAX_FWD_HEADERS 8
 
+typedef struct gw_loop gw_loop_t;
+
 typedef struct xfer {
-    struct xfer *next;
+    struct xfer *prev, *next; /* the loop's calls in flight */
+    gw_loop_t *loop;
     roam_req_t *req;
     const char *service;
     char *url;
@@ -47,29 +52,36 @@ typedef struct xfer {
     long long revoke_exp;
 } xfer_t;
 
-typedef struct {
-    struct gw_proxy *proxy;
-    CURLM *multi;
-    int epfd;      /* the sockets libcurl asked us to watch, and wake_fd */
-    int wake_fd;   /* eventfd: new transfers queued, or stop */
-    int64_t timer_at_ns; /* when libcurl wants CURL_SOCKET_TIMEOUT (monotonic); -1 for never */
-    pthread_t thread;
-    pthread_mutex_t lock;
-    xfer_t *queue; /* new transfers, newest first */
-    int stop;
-    CURL *idle[64]; /* finished easy handles, reset and ready for the next call (loop thread only) */
-    int nidle;
-    int active; /* transfers in this loop's multi handle (loop thread only) */
-} loop_t;
-
-static int gw_loop_idle(const loop_t *l) { return l->active == 0; }
-
 struct gw_proxy {
     gw_proxy_opts_t o;
-    loop_t *loops;
-    atomic_uint next_loop;
     atomic_uint inflight;
 };
+
+/* One per HTTP event loop, used only on that loop's thread. */
+struct gw_loop {
+    gw_proxy_t *proxy;
+    roam_loop_t *loop;
+    CURLM *multi;
+    xfer_t *active;  /* calls in flight */
+    CURL *idle[64];  /* finished easy handles, reset and ready for the next call */
+    int nidle;
+    uint8_t *fds;    /* per descriptor: FD_* flags and the ROAM_LOOP_* events registered */
+    int nfds;
+};
+
+/*
+ * libcurl asks to stop watching a connection's socket after every call and
+ * to watch it again at the next, which would cost three epoll_ctl calls per
+ * proxied request. For the sockets libcurl opens and closes through our
+ * callbacks (its connections, not its resolver's pipe) the registration is
+ * kept while the connection idles in the cache: an event on an idle socket
+ * (the service closed it) removes it then, and libcurl finds the connection
+ * dead before reusing it. The close callback forgets the descriptor before
+ * its number can be reused.
+ */
+#define FD_OURS 0x10u   /* opened through on_open, closed through on_close */
+#define FD_WANTED 0x20u /* libcurl currently wants events on it */
+#define FD_EVENTS 0x0fu
 
 /* Response headers a client needs to see; everything else stays between gateway and service. */
 static const char *const passed_headers[] = {"Retry-After", "Idempotent-Replayed", "Allow", "WWW-Authenticate",
@@ -130,8 +142,27 @@ static void xfer_free(xfer_t *x) {
     free(x);
 }
 
-/* Answers the client from a finished transfer and resumes its connection. */
-static void finish(loop_t *l, xfer_t *x, CURLcode rc) {
+/* Takes a finished call out of its loop and frees it; returns its request for the answer. */
+static roam_req_t *xfer_done(xfer_t *x) {
+    gw_loop_t *l = x->loop;
+    roam_req_t *req = x->req;
+    if (x->prev != NULL) x->prev->next = x->next;
+    else l->active = x->next;
+    if (x->next != NULL) x->next->prev = x->prev;
+    curl_multi_remove_handle(l->multi, x->easy);
+    if (l->nidle < (int)(sizeof(l->idle) / sizeof(l->idle[0]))) {
+        curl_easy_reset(x->easy); /* keeps its buffers; connections live in the multi handle's cache */
+        l->idle[l->nidle++] = x->easy;
+    } else {
+        curl_easy_cleanup(x->easy);
+    }
+    xfer_free(x);
+    atomic_fetch_sub(&l->proxy->inflight, 1);
+    return req;
+}
+
+/* Answers the client from a finished call and resumes its connection. */
+static void finish(xfer_t *x, CURLcode rc) {
     roam_req_t *req = x->req;
     /* Log lines written while answering carry the client's request id. */
     roam_log_set_context(roam_req_id(req), NULL);
@@ -155,35 +186,188 @@ static void finish(loop_t *l, xfer_t *x, CURLcode rc) {
         }
     }
     roam_log_set_context(NULL, NULL);
-    curl_multi_remove_handle(l->multi, x->easy);
-    l->active--;
-    if (l->nidle < (int)(sizeof(l->idle) / sizeof(l->idle[0]))) {
-        curl_easy_reset(x->easy); /* keeps its buffers; connections live in the multi handle's cache */
-        l->idle[l->nidle++] = x->easy;
-    } else {
-        curl_easy_cleanup(x->easy);
-    }
-    xfer_free(x);
-    atomic_fetch_sub(&l->proxy->inflight, 1);
+    xfer_done(x);
     roam_req_resume(req);
 }
 
-static void start(loop_t *l, xfer_t *x) {
-    gw_proxy_t *p = l->proxy;
-    CURL *e = l->nidle > 0 ? l->idle[--l->nidle] : curl_easy_init();
-    if (e == NULL) {
-        x->easy = NULL;
-        roam_respond_problem(x->req, "upstream_unavailable", "Out of memory");
-        roam_req_t *req = x->req;
-        xfer_free(x);
-        atomic_fetch_sub(&p->inflight, 1);
-        roam_req_resume(req);
+static void reap(gw_loop_t *l) {
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(l->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        xfer_t *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        finish(x, msg->data.result);
+    }
+}
+
+static uint8_t *fd_slot(gw_loop_t *l, curl_socket_t fd) {
+    if (fd < 0) return NULL;
+    if (fd >= l->nfds) {
+        int n = l->nfds ? l->nfds : 256;
+        while (n <= fd) n *= 2;
+        uint8_t *t = realloc(l->fds, (size_t)n);
+        if (t == NULL) return NULL;
+        memset(t + l->nfds, 0, (size_t)(n - l->nfds));
+        l->fds = t;
+        l->nfds = n;
+    }
+    return &l->fds[fd];
+}
+
+static curl_socket_t on_open(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+    gw_loop_t *l = ud;
+    (void)purpose;
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    uint8_t *st = fd_slot(l, fd);
+    if (st != NULL) *st = FD_OURS;
+    return fd;
+}
+
+static int on_close(void *ud, curl_socket_t fd) {
+    gw_loop_t *l = ud;
+    uint8_t *st = fd >= 0 && fd < l->nfds ? &l->fds[fd] : NULL;
+    if (st != NULL) {
+        if (*st & FD_EVENTS) roam_loop_watch(l->loop, fd, 0);
+        *st = 0;
+    }
+    return close(fd);
+}
+
+/* libcurl tells us which sockets to watch for what. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp) {
+    gw_loop_t *l = ud;
+    (void)e;
+    (void)sockp;
+    unsigned ev = what == CURL_POLL_REMOVE ? 0
+                                           : ((what & CURL_POLL_IN) ? ROAM_LOOP_IN : 0) |
+                                                 ((what & CURL_POLL_OUT) ? ROAM_LOOP_OUT : 0);
+    uint8_t *st = fd >= 0 && fd < l->nfds && (l->fds[fd] & FD_OURS) ? &l->fds[fd] : NULL;
+    if (st != NULL && ev == 0) {
+        *st &= (uint8_t)~FD_WANTED; /* stays registered while the connection idles */
+        return 0;
+    }
+    if (st != NULL && (*st & FD_EVENTS) == ev) {
+        *st |= FD_WANTED;
+        return 0;
+    }
+    if (roam_loop_watch(l->loop, fd, ev) != 0) {
+        roam_warn("cannot watch an upstream socket");
+        return 0;
+    }
+    if (st != NULL) *st = (uint8_t)(FD_OURS | FD_WANTED | ev);
+    return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *ud) {
+    (void)m;
+    gw_loop_t *l = ud;
+    roam_loop_set_timer(l->loop, timeout_ms < 0 ? -1 : (int64_t)roam_now_mono_ns() + (int64_t)timeout_ms * 1000000);
+    return 0;
+}
+
+/* --- The loop hooks --------------------------------------------------------- */
+
+static void *loop_start(roam_loop_t *loop, void *ctx) {
+    gw_loop_t *l = roam_trycalloc(1, sizeof(*l));
+    if (l == NULL) return NULL;
+    l->proxy = ctx;
+    l->loop = loop;
+    l->multi = curl_multi_init();
+    if (l->multi == NULL) {
+        free(l);
+        return NULL;
+    }
+    /* Keep enough idle connections to each service for the load one loop carries. */
+    curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, 256L);
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+    return l;
+}
+
+static void loop_io(void *data, int fd, unsigned events) {
+    gw_loop_t *l = data;
+    int running = 0;
+    uint8_t *st = fd >= 0 && fd < l->nfds ? &l->fds[fd] : NULL;
+    if (st != NULL && (*st & FD_OURS) && !(*st & FD_WANTED)) {
+        /* An idle connection spoke (the service closed it): stop watching it; libcurl checks it before reuse. */
+        roam_loop_watch(l->loop, fd, 0);
+        *st = FD_OURS;
         return;
     }
+    int flags = (events & ROAM_LOOP_IN ? CURL_CSELECT_IN : 0) | (events & ROAM_LOOP_OUT ? CURL_CSELECT_OUT : 0) |
+                (events & ROAM_LOOP_ERR ? CURL_CSELECT_ERR : 0);
+    curl_multi_socket_action(l->multi, fd, flags, &running);
+    reap(l);
+}
+
+static void loop_timer(void *data) {
+    gw_loop_t *l = data;
+    int running = 0;
+    curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    reap(l);
+}
+
+/* The shutdown grace period is over: calls still in flight are cut off with an answer. */
+static void loop_stop(void *data) {
+    gw_loop_t *l = data;
+    while (l->active != NULL) {
+        xfer_t *x = l->active;
+        roam_req_t *req = x->req;
+        roam_respond_problem(req, "upstream_unavailable", "The gateway is shutting down");
+        xfer_done(x);
+        roam_req_resume(req);
+    }
+    for (int k = 0; k < l->nidle; k++) curl_easy_cleanup(l->idle[k]);
+    curl_multi_cleanup(l->multi); /* closes the cached connections through on_close */
+    free(l->fds);
+    free(l);
+}
+
+gw_proxy_t *gw_proxy_new(const gw_proxy_opts_t *o, roam_loop_hooks_t *hooks) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    gw_proxy_t *p = roam_xcalloc(1, sizeof(*p));
+    p->o = *o;
+    *hooks = (roam_loop_hooks_t){loop_start, loop_io, loop_timer, loop_stop, p};
+    return p;
+}
+
+void gw_proxy_free(gw_proxy_t *p) { free(p); }
+
+unsigned gw_proxy_inflight(gw_proxy_t *p) { return atomic_load(&p->inflight); }
+
+int gw_proxy_forward(gw_proxy_t *p, roam_req_t *req, const char *service, char *url, struct curl_slist *headers,
+                     const roam_claims_t *revoke) {
+    roam_loop_t *loop = roam_req_loop(req);
+    gw_loop_t *l = loop ? roam_loop_data(loop) : NULL;
+    xfer_t *x = NULL;
+    CURL *e = NULL;
+    if (l == NULL || atomic_fetch_add(&p->inflight, 1) >= p->o.max_inflight) {
+        if (l != NULL) atomic_fetch_sub(&p->inflight, 1);
+        goto refuse;
+    }
+    x = roam_trycalloc(1, sizeof(*x));
+    e = x == NULL ? NULL : l->nidle > 0 ? l->idle[--l->nidle] : curl_easy_init();
+    if (e == NULL) {
+        atomic_fetch_sub(&p->inflight, 1);
+        goto refuse;
+    }
+    x->loop = l;
+    x->req = req;
+    x->service = service;
+    x->url = url;
+    x->headers = headers;
     x->easy = e;
-    const char *method = roam_req_method(x->req);
+    if (revoke != NULL) {
+        snprintf(x->revoke_jti, sizeof(x->revoke_jti), "%s", revoke->jti);
+        x->revoke_exp = revoke->exp;
+    }
+
+    const char *method = roam_req_method(req);
     size_t blen = 0;
-    const char *body = roam_req_body(x->req, &blen);
+    const char *body = roam_req_body(req, &blen);
     curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->o.timeout_ms);
@@ -196,6 +380,11 @@ static void start(loop_t *l, xfer_t *x) {
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L); /* forward the path exactly as the client sent it */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROXY, ""); /* services are reached directly: no proxy variables read per call */
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, l);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, l);
     if (strcmp(method, "GET") != 0) {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
         if (body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
@@ -204,194 +393,25 @@ static void start(loop_t *l, xfer_t *x) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)blen);
         }
     }
-    curl_multi_add_handle(l->multi, e); /* libcurl arms its timer; the loop kicks it off */
-    l->active++;
-}
-
-/* libcurl tells us which sockets to watch for what. */
-static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp) {
-    loop_t *l = ud;
-    (void)e;
-    (void)sockp;
-    if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-        return 0;
-    }
-    struct epoll_event ev = {0};
-    ev.data.fd = fd;
-    if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
-    return 0;
-}
-
-static int on_timer(CURLM *m, long timeout_ms, void *ud) {
-    (void)m;
-    loop_t *l = ud;
-    l->timer_at_ns = timeout_ms < 0 ? -1 : (int64_t)roam_now_mono_ns() + (int64_t)timeout_ms * 1000000;
-    return 0;
-}
-
-/* epoll_wait's timeout for libcurl's timer (at most a second, so stop is noticed). */
-static int wait_ms(const loop_t *l) {
-    if (l->timer_at_ns < 0) return 1000;
-    int64_t left = (l->timer_at_ns - (int64_t)roam_now_mono_ns()) / 1000000;
-    return left <= 0 ? 0 : left > 1000 ? 1000 : (int)left;
-}
-
-static void reap(loop_t *l) {
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(l->multi, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE) continue;
-        xfer_t *x = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        finish(l, x, msg->data.result);
-    }
-}
-
-static void *loop_main(void *arg) {
-    loop_t *l = arg;
-    struct epoll_event evs[64];
-    int running = 0;
-    for (;;) {
-        int n = epoll_wait(l->epfd, evs, 64, wait_ms(l));
-        int woken = 0;
-        for (int i = 0; i < n; i++) {
-            if (evs[i].data.fd == l->wake_fd) {
-                woken = 1;
-                continue;
-            }
-            int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
-                        (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                        (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-            curl_multi_socket_action(l->multi, evs[i].data.fd, flags, &running);
-        }
-        /* Even while sockets keep it busy, an expired timer (a transfer's timeout) must run. */
-        if (l->timer_at_ns >= 0 && (int64_t)roam_now_mono_ns() >= l->timer_at_ns) {
-            l->timer_at_ns = -1;
-            curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        }
-        int stop = 0;
-        if (woken) {
-            uint64_t v;
-            ssize_t r = read(l->wake_fd, &v, sizeof(v));
-            (void)r;
-            pthread_mutex_lock(&l->lock);
-            xfer_t *q = l->queue;
-            l->queue = NULL;
-            pthread_mutex_unlock(&l->lock);
-            /* The queue is newest first: reverse it so calls start in arrival order. */
-            xfer_t *rev = NULL;
-            while (q != NULL) {
-                xfer_t *next = q->next;
-                q->next = rev;
-                rev = q;
-                q = next;
-            }
-            for (xfer_t *x = rev, *next; x != NULL; x = next) {
-                next = x->next;
-                start(l, x);
-            }
-        }
-        reap(l);
-        pthread_mutex_lock(&l->lock);
-        stop = l->stop;
-        pthread_mutex_unlock(&l->lock);
-        if (stop && l->queue == NULL && gw_loop_idle(l)) break;
-    }
-    return NULL;
-}
-
-static void wake(loop_t *l) {
-    uint64_t one = 1;
-    ssize_t r = write(l->wake_fd, &one, sizeof(one));
-    (void)r;
-}
-
-gw_proxy_t *gw_proxy_new(const gw_proxy_opts_t *o, char *errbuf, size_t errlen) {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    gw_proxy_t *p = roam_xcalloc(1, sizeof(*p));
-    p->o = *o;
-    if (p->o.loops == 0) p->o.loops = 1;
-    p->loops = roam_xcalloc(p->o.loops, sizeof(loop_t));
-    for (unsigned i = 0; i < p->o.loops; i++) {
-        loop_t *l = &p->loops[i];
-        l->proxy = p;
-        l->multi = curl_multi_init();
-        /* Keep enough idle connections to each service for the load one loop carries. */
-        curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, 256L);
-        curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-        curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
-        curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-        curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
-        l->timer_at_ns = -1;
-        l->epfd = epoll_create1(EPOLL_CLOEXEC);
-        l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        struct epoll_event ev = {.events = EPOLLIN, .data.fd = l->wake_fd};
-        if (l->epfd < 0 || l->wake_fd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev) != 0) {
-            snprintf(errbuf, errlen, "cannot create the proxy loop's epoll set");
-            return NULL;
-        }
-        pthread_mutex_init(&l->lock, NULL);
-        if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
-            snprintf(errbuf, errlen, "cannot start proxy loop %u", i);
-            return NULL;
-        }
-    }
-    return p;
-}
-
-void gw_proxy_free(gw_proxy_t *p) {
-    if (p == NULL) return;
-    for (unsigned i = 0; i < p->o.loops; i++) {
-        loop_t *l = &p->loops[i];
-        pthread_mutex_lock(&l->lock);
-        l->stop = 1;
-        pthread_mutex_unlock(&l->lock);
-        wake(l);
-        pthread_join(l->thread, NULL); /* finishes the calls in flight (bounded by the timeout) */
-        for (int k = 0; k < l->nidle; k++) curl_easy_cleanup(l->idle[k]);
-        curl_multi_cleanup(l->multi);
-        close(l->epfd);
-        close(l->wake_fd);
-        pthread_mutex_destroy(&l->lock);
-    }
-    free(p->loops);
-    free(p);
-}
-
-unsigned gw_proxy_inflight(gw_proxy_t *p) { return atomic_load(&p->inflight); }
-
-int gw_proxy_forward(gw_proxy_t *p, roam_req_t *req, const char *service, char *url, struct curl_slist *headers,
-                     const roam_claims_t *revoke) {
-    if (atomic_fetch_add(&p->inflight, 1) >= p->o.max_inflight) {
+    if (curl_multi_add_handle(l->multi, e) != CURLM_OK) { /* libcurl arms the loop's timer: the call starts this turn */
+        x->url = NULL;
+        x->headers = NULL;
+        xfer_free(x);
+        curl_easy_cleanup(e);
         atomic_fetch_sub(&p->inflight, 1);
-        free(url);
-        curl_slist_free_all(headers);
-        return ROAM_EUNAVAIL;
+        goto refuse_freed;
     }
-    xfer_t *x = roam_trycalloc(1, sizeof(*x));
-    if (x == NULL) {
-        atomic_fetch_sub(&p->inflight, 1);
-        free(url);
-        curl_slist_free_all(headers);
-        return ROAM_EUNAVAIL;
-    }
-    x->req = req;
-    x->service = service;
-    x->url = url;
-    x->headers = headers;
-    if (revoke != NULL) {
-        snprintf(x->revoke_jti, sizeof(x->revoke_jti), "%s", revoke->jti);
-        x->revoke_exp = revoke->exp;
-    }
-    loop_t *l = &p->loops[atomic_fetch_add(&p->next_loop, 1) % p->o.loops];
-    roam_req_suspend(req); /* before the loop can see it, so its resume always finds it suspended */
-    pthread_mutex_lock(&l->lock);
-    x->next = l->queue;
-    l->queue = x;
-    pthread_mutex_unlock(&l->lock);
-    wake(l);
+    x->next = l->active;
+    if (l->active != NULL) l->active->prev = x;
+    l->active = x;
+    roam_req_suspend(req);
     return 0;
+
+refuse:
+    free(x);
+    if (e != NULL) curl_easy_cleanup(e);
+refuse_freed:
+    free(url);
+    curl_slist_free_all(headers);
+    return ROAM_EUNAVAIL;
 }

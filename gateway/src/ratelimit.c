@@ -20,6 +20,7 @@
 #include <roam/redis.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ static const char script[] =
 #define LEASE_NS (100 * 1000000LL)
 #define MAX_LEASE 64
 #define LEASE_SLOTS 8192 /* clients remembered at once; a collision just evicts */
+#define BYPASS_NS (1000 * 1000000LL)
 
 typedef struct {
     pthread_mutex_t lock;
@@ -61,6 +63,12 @@ struct gw_limiter {
     lease_t *leases;
     pthread_mutex_t lock; /* guards sha, reloaded when Redis restarts */
     char sha[41];
+    /*
+     * After Redis failed, requests pass without asking it until then: the
+     * gateway's event loops must not wait on an unreachable Redis request
+     * after request (each wait would hold up every connection of the loop).
+     */
+    atomic_llong bypass_until_ns;
 };
 
 /* Copies the script's hash into out, loading the script first if needed; "" when Redis is down. */
@@ -146,6 +154,7 @@ long gw_limiter_take(gw_limiter_t *l, const char *client) {
     if (l->rate_n <= 0) return 0;
     lease_t *s = &l->leases[slot_of(client)];
     int64_t now = (int64_t)roam_now_mono_ns();
+    if (now < atomic_load(&l->bypass_until_ns)) return 0;
     long want;
     pthread_mutex_lock(&s->lock);
     int mine = strcmp(s->client, client) == 0;
@@ -167,7 +176,10 @@ long gw_limiter_take(gw_limiter_t *l, const char *client) {
 
     long wait_s = 0;
     long granted = take_shared(l, client, want, &wait_s);
-    if (granted < 0) return 0; /* Redis unreachable: let the request through */
+    if (granted < 0) { /* Redis unreachable: let requests through, and do not ask again for a second */
+        atomic_store(&l->bypass_until_ns, (long long)roam_now_mono_ns() + BYPASS_NS);
+        return 0;
+    }
 
     pthread_mutex_lock(&s->lock);
     snprintf(s->client, sizeof(s->client), "%s", client);

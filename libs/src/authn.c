@@ -1,12 +1,12 @@
 /* Bearer-token verification with a key set, a verified-token cache and the denylist; see roam/authn.h. */
 #include <roam/authn.h>
+#include <roam/codec.h>
 #include <roam/common.h>
 #include <roam/httpc.h>
 #include <roam/log.h>
 #include <roam/metrics.h>
 #include <roam/redis.h>
 
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#define UNREACHABLE_NS (250 * 1000000LL) /* how long a slow failed denylist read is trusted to stay failed */
+#define SLOW_FAILURE_NS (20 * 1000000LL)  /* a failure this slow was a wait, not a refusal */
 #define REFRESH_MIN_INTERVAL_MS 5000 /* an unknown kid refetches the JWKS at most this often */
 #define LEEWAY_S 30
 
@@ -51,6 +53,13 @@ struct roam_authn {
     deny_entry_t *deny[DENY_BUCKETS];
     pthread_rwlock_t deny_lock;
     atomic_int live;     /* the subscription is up and the set is complete */
+    /*
+     * After a denylist read that failed slowly (Redis not answering rather
+     * than refusing), tokens are refused as unverifiable without asking Redis
+     * again until then: an event loop (the gateway's) must not wait on an
+     * unreachable Redis request after request.
+     */
+    atomic_llong unreachable_until_ns;
     atomic_int stopping;
     int sub_fd;          /* the subscriber's socket, shut down to stop it; -1 when none */
     pthread_mutex_t sub_lock; /* sub_fd is cleared under it before the socket closes */
@@ -316,11 +325,15 @@ static void cache_put(roam_authn_t *a, const unsigned char hash[32], const roam_
 static int denylist_check(roam_authn_t *a, const char *jti) {
     if (deny_local(a, jti)) return ROAM_EDENIED;
     if (a->redis == NULL || atomic_load(&a->live)) return 0;
+    long long t0 = (long long)roam_now_mono_ns();
+    if (t0 < atomic_load(&a->unreachable_until_ns)) return ROAM_EUNAVAIL;
     char key[128];
     snprintf(key, sizeof(key), "%s%s", ROAM_DENYLIST_PREFIX, jti);
     redisReply *r = roam_redis_command(a->redis, "EXISTS %s", key);
     if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
         if (r != NULL) freeReplyObject(r);
+        long long t1 = (long long)roam_now_mono_ns();
+        if (t1 - t0 >= SLOW_FAILURE_NS) atomic_store(&a->unreachable_until_ns, t1 + UNREACHABLE_NS);
         return ROAM_EUNAVAIL;
     }
     int revoked = r->integer > 0;
@@ -333,8 +346,7 @@ int roam_authn_verify(void *ctx, const char *token, roam_claims_t *claims) {
     size_t len = strlen(token);
     if (len == 0 || len > 8192) return ROAM_EDENIED;
     unsigned char hash[32];
-    unsigned int hl;
-    EVP_Digest(token, len, hash, &hl, EVP_sha256(), NULL);
+    roam_sha256(token, len, hash);
 
     if (!cache_get(a, hash, claims)) {
         roam_jwt_policy_t p = {"ES256", a->issuer, a->audience, LEEWAY_S};

@@ -2,6 +2,7 @@
 #include <roam/codec.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
 
 
 static int b64url_value(unsigned char c) {
@@ -65,11 +66,22 @@ void roam_b64url_encode(const unsigned char *in, size_t n, char *out) {
 
 int roam_b64url_char(unsigned char c) { return b64url_value(c) >= 0; }
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+void roam_sha256(const void *data, size_t n, unsigned char out[32]) {
+    unsigned int len = 0;
+    pthread_once(&sha256_once, sha256_fetch);
+    /* Without a fetched implementation (never seen in practice), the implicit lookup still works. */
+    EVP_Digest(data, n, out, &len, sha256_md != NULL ? sha256_md : EVP_sha256(), NULL);
+}
+
 void roam_sha256_hex(const void *data, size_t n, char out[65]) {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[32];
-    unsigned int len = 0;
-    EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
+    roam_sha256(data, n, md);
     for (int i = 0; i < 32; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];

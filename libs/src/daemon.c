@@ -265,6 +265,7 @@ int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     long def_threads = cpus > 0 ? cpus * 2 : 4;
     if (def_threads < 8) def_threads = 8;
+    if (spec->loop_hooks != NULL) def_threads = cpus > 0 ? cpus : 2; /* event loops never block: one per CPU */
 
     roam_http_opts_t hopts;
     roam_http_opts_init(&hopts);
@@ -385,6 +386,10 @@ int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv) {
     d->routes = roam_xcalloc(d->nroutes, sizeof(roam_route_t));
     memcpy(d->routes, ops_routes, sizeof(ops_routes));
     if (spec->nroutes) memcpy(d->routes + ROAM_ARRAY_LEN(ops_routes), spec->routes, spec->nroutes * sizeof(roam_route_t));
+    if (spec->loop_hooks != NULL) {
+        hopts.event_loops = hopts.threads;
+        hopts.loop_hooks = spec->loop_hooks;
+    }
     d->http = roam_http_server_new(&hopts, d->routes, d->nroutes, err, sizeof(err));
     if (d->http == NULL) {
         roam_error("route table: %s", err);

@@ -17,6 +17,7 @@
  */
 #include "router.h"
 
+#include <roam/codec.h>
 #include <roam/common.h>
 #include <roam/db.h>
 #include <roam/http.h>
@@ -24,17 +25,20 @@
 #include <roam/metrics.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,13 +56,52 @@ typedef struct {
     atomic_ullong count;
 } route_stats_t;
 
+/* What a loop thread is asked to do next (roam_loop_t.cmd). */
+enum { LOOP_SERVE, LOOP_QUIESCE, LOOP_STOP };
+
+/* A connection accepted by one loop for another. */
+typedef struct {
+    int fd;
+    socklen_t addrlen;
+    struct sockaddr_storage addr;
+} handoff_t;
+
+struct roam_loop {
+    roam_http_server_t *server;
+    struct MHD_Daemon *mhd; /* external-event-loop mode; the loops accept and add its connections */
+    int epfd;               /* this loop's epoll set: mhd_fd, wake_fd, the listening socket, the hooks' descriptors */
+    int mhd_fd;             /* libmicrohttpd's own epoll set, nested in epfd */
+    int wake_fd;            /* eventfd: a command, a handed-off connection, or a request resumed elsewhere */
+    pthread_t thread;
+    int thread_started;
+    void *data;          /* hooks->start's result */
+    int64_t timer_at_ns; /* -1: no timer */
+    int64_t mhd_at_ns;   /* when MHD wants to run even without events (timeouts, pending data); -1: never */
+    int run_mhd;         /* a request was resumed on this thread: MHD has work */
+    int listen_fd;       /* the server's listening socket (shared) */
+    int listening;       /* listen_fd is in epfd */
+    int64_t accept_at_ns; /* out of descriptors: accepting pauses until then (-1: not paused) */
+    pthread_mutex_t handoff_lock;
+    handoff_t *handoff; /* connections other loops accepted for this one */
+    size_t nhandoff, caphandoff;
+    atomic_int cmd;
+    atomic_int quiesced; /* stopped accepting connections */
+    atomic_int started;  /* 1 serving, -1 hooks->start failed */
+};
+
 struct roam_http_server {
     roam_http_opts_t opts;
     const roam_route_t *routes;
     size_t nroutes;
     roam_router_t *router;
     route_stats_t *stats; /* nroutes + 1: the last is for requests no route matched */
-    struct MHD_Daemon *mhd;
+    struct MHD_Daemon *mhd; /* the thread pool's daemon, or NULL with event loops */
+    roam_loop_t *loops;     /* opts.event_loops of them, or NULL */
+    int listen_fd;          /* the loops' shared listening socket */
+    atomic_uint next_loop;  /* round robin of accepted connections over the loops */
+    int has_secret;         /* opts.internal_secret is set */
+    unsigned char secret_hash[32]; /* its SHA-256, made once */
+    atomic_uint connections; /* open on the loops' daemons (opts.max_connections bounds them all) */
     uint16_t port;
     atomic_uint inflight;
     atomic_int stopping;
@@ -103,6 +146,7 @@ struct roam_req {
     int authenticated;
     int internal_checked, internal_ok; /* X-Roam-Internal, checked once */
     int suspended;
+    roam_loop_t *loop; /* NULL on a thread-pool server */
 
     roam_dbconn_t *db;
 
@@ -225,22 +269,18 @@ const char *roam_req_body(const roam_req_t *req, size_t *len) {
     return req->body_len ? req->body : NULL;
 }
 
-/* Compares a and b in constant time, whatever their lengths (both are hashed first). */
-static int secret_equal(const char *a, const char *b) {
-    unsigned char ha[32], hb[32];
-    unsigned int n;
-    EVP_Digest(a, strlen(a), ha, &n, EVP_sha256(), NULL);
-    EVP_Digest(b, strlen(b), hb, &n, EVP_sha256(), NULL);
-    return CRYPTO_memcmp(ha, hb, sizeof(ha)) == 0;
-}
-
 /* 1 if the request carries the internal secret (another service, or the gateway). */
 static int req_internal(roam_req_t *req) {
     if (!req->internal_checked) {
         req->internal_checked = 1;
         const char *given = roam_req_header(req, "X-Roam-Internal");
-        const char *secret = req->server->opts.internal_secret;
-        req->internal_ok = given != NULL && secret != NULL && secret[0] != '\0' && secret_equal(given, secret);
+        roam_http_server_t *s = req->server;
+        if (given != NULL && s->has_secret) {
+            /* Compared in constant time whatever the lengths: the hashes are compared, the secret's made once. */
+            unsigned char h[32];
+            roam_sha256(given, strlen(given), h);
+            req->internal_ok = CRYPTO_memcmp(h, s->secret_hash, sizeof(h)) == 0;
+        }
     }
     return req->internal_ok;
 }
@@ -288,12 +328,48 @@ roam_dbconn_t *roam_req_db(roam_req_t *req) {
 
 /* --- Suspended requests --------------------------------------------------- */
 
+/* The event loop running on this thread, if any. */
+static __thread roam_loop_t *tls_loop;
+
 void roam_req_suspend(roam_req_t *req) {
     req->suspended = 1;
     MHD_suspend_connection(req->conn);
 }
 
-void roam_req_resume(roam_req_t *req) { MHD_resume_connection(req->conn); }
+void roam_req_resume(roam_req_t *req) {
+    roam_loop_t *l = req->loop;
+    MHD_resume_connection(req->conn);
+    if (l == NULL) return; /* the thread pool's daemon wakes itself (its inter-thread channel) */
+    if (l == tls_loop) {
+        l->run_mhd = 1; /* this loop runs MHD before it waits again */
+    } else {
+        uint64_t one = 1;
+        ssize_t r = write(l->wake_fd, &one, sizeof(one));
+        (void)r;
+    }
+}
+
+/* --- Event loops ---------------------------------------------------------- */
+
+roam_loop_t *roam_req_loop(const roam_req_t *req) { return req->loop; }
+void *roam_loop_data(const roam_loop_t *loop) { return loop->data; }
+
+int roam_loop_watch(roam_loop_t *loop, int fd, unsigned events) {
+    if (events == 0) {
+        if (epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL) != 0 && errno != ENOENT && errno != EBADF)
+            return ROAM_EIO;
+        return 0;
+    }
+    struct epoll_event ev = {0};
+    ev.data.fd = fd;
+    if (events & ROAM_LOOP_IN) ev.events |= EPOLLIN;
+    if (events & ROAM_LOOP_OUT) ev.events |= EPOLLOUT;
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+    if (errno == ENOENT && epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
+    return ROAM_EIO;
+}
+
+void roam_loop_set_timer(roam_loop_t *loop, int64_t deadline_ns) { loop->timer_at_ns = deadline_ns < 0 ? -1 : deadline_ns; }
 
 /* --- Responses ------------------------------------------------------------ */
 
@@ -437,6 +513,7 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     }
     req->server = s;
+    req->loop = tls_loop;
     req->conn = conn;
     req->route_index = -1;
     req->start_ns = roam_now_mono_ns();
@@ -795,23 +872,21 @@ roam_http_server_t *roam_http_server_new(const roam_http_opts_t *opts, const roa
     s->nroutes = nroutes;
     s->router = router;
     s->stats = roam_xcalloc(nroutes + 1, sizeof(route_stats_t));
+    s->listen_fd = -1;
+    if (opts->internal_secret != NULL && opts->internal_secret[0] != '\0') {
+        s->has_secret = 1;
+        roam_sha256(opts->internal_secret, strlen(opts->internal_secret), s->secret_hash);
+    }
     roam_metrics_register(collect, s);
     return s;
 }
 
-int roam_http_server_start(roam_http_server_t *s) {
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(s->opts.port);
-    if (inet_pton(AF_INET, s->opts.bind_addr, &addr.sin_addr) != 1) {
-        roam_error("bad listen address %s", s->opts.bind_addr);
-        return ROAM_EINVAL;
-    }
+/* The thread pool: libmicrohttpd's own threads accept and serve. */
+static int start_pool(roam_http_server_t *s, const struct sockaddr_in *addr) {
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     s->mhd = MHD_start_daemon(flags, s->opts.port, NULL, NULL, access_cb, s,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, s,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                              MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
                               MHD_OPTION_THREAD_POOL_SIZE, s->opts.threads,
                               MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections,
                               MHD_OPTION_CONNECTION_TIMEOUT, s->opts.idle_timeout_s,
@@ -834,22 +909,346 @@ int roam_http_server_start(roam_http_server_t *s) {
     return 0;
 }
 
+/* How long the loop may sleep: until its timer, MHD's next connection timeout, accepting again, or a second. */
+static int loop_wait_ms(roam_loop_t *l, int64_t now) {
+    int64_t ms = 1000;
+    if (l->run_mhd) return 0;
+    if (l->timer_at_ns >= 0) {
+        int64_t left = (l->timer_at_ns - now + 999999) / 1000000;
+        if (left < ms) ms = left;
+    }
+    if (l->accept_at_ns >= 0) {
+        int64_t left = (l->accept_at_ns - now + 999999) / 1000000;
+        if (left < ms) ms = left;
+    }
+    MHD_UNSIGNED_LONG_LONG mt;
+    l->mhd_at_ns = -1;
+    if (MHD_get_timeout(l->mhd, &mt) == MHD_YES) {
+        if ((int64_t)mt < ms) ms = (int64_t)mt;
+        l->mhd_at_ns = now + (int64_t)(mt > 3600000 ? 3600000 : mt) * 1000000;
+    }
+    return ms < 0 ? 0 : (int)ms;
+}
+
+/* Starts or stops watching the listening socket (woken alone: EPOLLEXCLUSIVE). */
+static void loop_listen(roam_loop_t *l, int on) {
+    if (on == l->listening) return;
+    if (on) {
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = l->listen_fd};
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->listen_fd, &ev) != 0) return;
+    } else {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->listen_fd, NULL);
+    }
+    l->listening = on;
+}
+
+/* Counts the loops' connections (MHD_OPTION_NOTIFY_CONNECTION), for the limit on all of them. */
+static void count_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode toe) {
+    roam_http_server_t *s = cls;
+    (void)conn;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) atomic_fetch_add(&s->connections, 1);
+    else atomic_fetch_sub(&s->connections, 1);
+}
+
+static void loop_add_connection(roam_loop_t *l, int fd, const struct sockaddr *addr, socklen_t addrlen) {
+    /* MHD closes the socket itself when it cannot take it (connection limit, memory). */
+    MHD_add_connection(l->mhd, fd, addr, addrlen);
+    l->run_mhd = 1;
+}
+
+/* Takes the connections other loops accepted for this one. */
+static void loop_take_handoffs(roam_loop_t *l) {
+    pthread_mutex_lock(&l->handoff_lock);
+    handoff_t *h = l->handoff;
+    size_t n = l->nhandoff;
+    l->handoff = NULL;
+    l->nhandoff = l->caphandoff = 0;
+    pthread_mutex_unlock(&l->handoff_lock);
+    for (size_t i = 0; i < n; i++) loop_add_connection(l, h[i].fd, (struct sockaddr *)&h[i].addr, h[i].addrlen);
+    free(h);
+}
+
+static void loop_wake(roam_loop_t *l) {
+    uint64_t one = 1;
+    ssize_t r = write(l->wake_fd, &one, sizeof(one));
+    (void)r;
+}
+
+/*
+ * Accepts what is waiting and deals the connections out round robin, so that
+ * every loop serves its share of the keep-alive connections however the
+ * wake-ups fell (the loop that happens to be awake would otherwise take a
+ * whole burst of new connections, and keep them).
+ */
+static void loop_accept(roam_loop_t *l) {
+    roam_http_server_t *s = l->server;
+    for (int i = 0; i < 32; i++) {
+        if (atomic_load(&s->connections) >= s->opts.max_connections) {
+            /* At the limit: new connections wait in the backlog, as on the thread pool; look again soon. */
+            loop_listen(l, 0);
+            l->accept_at_ns = (int64_t)roam_now_mono_ns() + 10 * 1000000LL;
+            return;
+        }
+        handoff_t h;
+        h.addrlen = sizeof(h.addr);
+        h.fd = accept4(l->listen_fd, (struct sockaddr *)&h.addr, &h.addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (h.fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors or memory: pause accepting for a moment instead of spinning. */
+                roam_warn("cannot accept connections: %s; pausing for 100 ms", strerror(errno));
+                loop_listen(l, 0);
+                l->accept_at_ns = (int64_t)roam_now_mono_ns() + 100 * 1000000LL;
+            }
+            return;
+        }
+        roam_loop_t *t = &s->loops[atomic_fetch_add(&s->next_loop, 1) % s->opts.event_loops];
+        if (t == l) {
+            loop_add_connection(l, h.fd, (struct sockaddr *)&h.addr, h.addrlen);
+            continue;
+        }
+        pthread_mutex_lock(&t->handoff_lock);
+        if (t->nhandoff == t->caphandoff) {
+            size_t cap = t->caphandoff ? t->caphandoff * 2 : 64;
+            handoff_t *nh = realloc(t->handoff, cap * sizeof(*nh));
+            if (nh == NULL) {
+                pthread_mutex_unlock(&t->handoff_lock);
+                close(h.fd);
+                continue;
+            }
+            t->handoff = nh;
+            t->caphandoff = cap;
+        }
+        t->handoff[t->nhandoff++] = h;
+        pthread_mutex_unlock(&t->handoff_lock);
+        loop_wake(t);
+    }
+}
+
+static void *loop_main(void *arg) {
+    roam_loop_t *l = arg;
+    roam_http_server_t *s = l->server;
+    const roam_loop_hooks_t *h = s->opts.loop_hooks;
+    tls_loop = l;
+    if (h != NULL && h->start != NULL) {
+        l->data = h->start(l, h->ctx);
+        if (l->data == NULL) {
+            atomic_store(&l->started, -1);
+            return NULL;
+        }
+    }
+    loop_listen(l, 1);
+    atomic_store(&l->started, 1);
+    struct epoll_event evs[64];
+    for (;;) {
+        int cmd = atomic_load(&l->cmd);
+        if (cmd == LOOP_STOP) break;
+        if (cmd == LOOP_QUIESCE && !atomic_load(&l->quiesced)) {
+            /* The listening socket is shared: the server closes it once every loop has let go. */
+            loop_listen(l, 0);
+            l->accept_at_ns = -1;
+            atomic_store(&l->quiesced, 1);
+        }
+        int64_t now = (int64_t)roam_now_mono_ns();
+        if (l->accept_at_ns >= 0 && now >= l->accept_at_ns) {
+            l->accept_at_ns = -1;
+            loop_listen(l, 1);
+        }
+        int n = epoll_wait(l->epfd, evs, 64, loop_wait_ms(l, now));
+        /* MHD runs when its set has events, a request was resumed, or a connection may have timed out. */
+        int run_mhd = l->run_mhd || (l->mhd_at_ns >= 0 && (int64_t)roam_now_mono_ns() >= l->mhd_at_ns);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == l->mhd_fd) {
+                run_mhd = 1;
+            } else if (fd == l->listen_fd && l->listening) {
+                loop_accept(l);
+            } else if (fd == l->wake_fd) {
+                uint64_t v;
+                ssize_t r = read(l->wake_fd, &v, sizeof(v));
+                (void)r;
+                loop_take_handoffs(l);
+                run_mhd = 1; /* a resume from another thread, or a command */
+            } else if (h != NULL && h->io != NULL) {
+                unsigned e = (evs[i].events & EPOLLIN ? ROAM_LOOP_IN : 0) |
+                             (evs[i].events & EPOLLOUT ? ROAM_LOOP_OUT : 0) |
+                             (evs[i].events & (EPOLLERR | EPOLLHUP) ? ROAM_LOOP_ERR : 0);
+                h->io(l->data, fd, e);
+            }
+        }
+        /*
+         * One piece of work leads to the next within the same turn: an
+         * upstream answer resumes a request (MHD sends it), a new request
+         * starts a call (due on the timer at once). Bounded, so sockets are
+         * polled again soon under constant load.
+         */
+        for (int round = 0; round < 4; round++) {
+            int did = 0;
+            if (l->timer_at_ns >= 0 && (int64_t)roam_now_mono_ns() >= l->timer_at_ns) {
+                l->timer_at_ns = -1;
+                if (h != NULL && h->timer != NULL) h->timer(l->data);
+                did = 1;
+            }
+            if (run_mhd || l->run_mhd) {
+                run_mhd = l->run_mhd = 0;
+                MHD_run(l->mhd);
+                did = 1;
+            }
+            if (!did) break;
+        }
+    }
+    /* Shutdown's grace period is over: the hooks answer what they still hold, MHD sends what it can. */
+    loop_listen(l, 0);
+    loop_take_handoffs(l);
+    if (h != NULL && h->stop != NULL) h->stop(l->data);
+    l->data = NULL;
+    MHD_run(l->mhd);
+    return NULL;
+}
+
+static void loop_command(roam_loop_t *l, int cmd) {
+    atomic_store(&l->cmd, cmd);
+    loop_wake(l);
+}
+
+/*
+ * Event loops: one listening socket; whichever loop is woken for it accepts
+ * and deals the connections out over all loops.
+ */
+static int start_loops(roam_http_server_t *s, const struct sockaddr_in *addr) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0 || listen(fd, 1024) != 0) {
+        roam_error("cannot listen on %s:%u (port in use or not permitted)", s->opts.bind_addr, s->opts.port);
+        if (fd >= 0) close(fd);
+        return ROAM_EIO;
+    }
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof(bound);
+    s->port = getsockname(fd, (struct sockaddr *)&bound, &blen) == 0 ? ntohs(bound.sin_port) : s->opts.port;
+    s->listen_fd = fd;
+
+    unsigned n = s->opts.event_loops;
+    s->loops = roam_xcalloc(n, sizeof(roam_loop_t));
+    for (unsigned i = 0; i < n; i++) {
+        roam_loop_t *l = &s->loops[i];
+        l->server = s;
+        l->listen_fd = fd;
+        l->timer_at_ns = l->mhd_at_ns = l->accept_at_ns = -1;
+        l->epfd = l->wake_fd = -1;
+        pthread_mutex_init(&l->handoff_lock, NULL);
+        l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG |
+                                      MHD_ALLOW_SUSPEND_RESUME,
+                                  0, NULL, NULL, access_cb, s,
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, s,
+                                  MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections,
+                                  MHD_OPTION_NOTIFY_CONNECTION, count_connection, s,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, s->opts.idle_timeout_s,
+                                  MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, s,
+                                  MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->opts.connection_memory,
+                                  MHD_OPTION_END);
+        const union MHD_DaemonInfo *di = l->mhd ? MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+        l->mhd_fd = di ? di->epoll_fd : -1;
+        l->epfd = epoll_create1(EPOLL_CLOEXEC);
+        l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        struct epoll_event mev = {.events = EPOLLIN, .data.fd = l->mhd_fd};
+        struct epoll_event wev = {.events = EPOLLIN, .data.fd = l->wake_fd};
+        if (l->mhd == NULL || l->mhd_fd < 0 || l->epfd < 0 || l->wake_fd < 0 ||
+            epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->mhd_fd, &mev) != 0 ||
+            epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &wev) != 0) {
+            roam_error("cannot set up HTTP event loop %u", i);
+            return ROAM_EIO;
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        roam_loop_t *l = &s->loops[i];
+        if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+            roam_error("cannot start HTTP event loop %u", i);
+            return ROAM_EIO;
+        }
+        l->thread_started = 1;
+        while (atomic_load(&l->started) == 0) usleep(1000);
+        if (atomic_load(&l->started) < 0) {
+            roam_error("HTTP event loop %u failed to start", i);
+            return ROAM_EIO;
+        }
+    }
+    return 0;
+}
+
+/* Stops and frees whatever start_loops set up (after a failed start, or at shutdown). */
+static void stop_loops(roam_http_server_t *s) {
+    if (s->loops == NULL) return;
+    for (unsigned i = 0; i < s->opts.event_loops; i++) {
+        roam_loop_t *l = &s->loops[i];
+        if (l->thread_started) {
+            loop_command(l, LOOP_STOP);
+            pthread_join(l->thread, NULL);
+        }
+    }
+    for (unsigned i = 0; i < s->opts.event_loops; i++) {
+        roam_loop_t *l = &s->loops[i];
+        /* A loop stopped before another handed it a connection: nobody serves it now. */
+        for (size_t k = 0; k < l->nhandoff; k++) close(l->handoff[k].fd);
+        free(l->handoff);
+        pthread_mutex_destroy(&l->handoff_lock);
+        if (l->mhd != NULL) MHD_stop_daemon(l->mhd);
+        if (l->epfd >= 0) close(l->epfd);
+        if (l->wake_fd >= 0) close(l->wake_fd);
+    }
+    free(s->loops);
+    s->loops = NULL;
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    s->listen_fd = -1;
+}
+
+int roam_http_server_start(roam_http_server_t *s) {
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(s->opts.port);
+    if (inet_pton(AF_INET, s->opts.bind_addr, &addr.sin_addr) != 1) {
+        roam_error("bad listen address %s", s->opts.bind_addr);
+        return ROAM_EINVAL;
+    }
+    if (s->opts.event_loops == 0) return start_pool(s, &addr);
+    int rc = start_loops(s, &addr);
+    if (rc != 0) stop_loops(s);
+    return rc;
+}
+
 uint16_t roam_http_server_port(const roam_http_server_t *s) { return s->port; }
 unsigned roam_http_server_inflight(const roam_http_server_t *s) { return atomic_load(&s->inflight); }
 
 void roam_http_server_shutdown(roam_http_server_t *s) {
-    if (s->mhd == NULL || s->stopped) return;
+    if ((s->mhd == NULL && s->loops == NULL) || s->stopped) return;
     s->stopped = 1;
     atomic_store(&s->stopping, 1);
     /* Stop accepting: new connections are refused from here on. */
-    MHD_socket lfd = MHD_quiesce_daemon(s->mhd);
-    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    if (s->mhd != NULL) {
+        MHD_socket lfd = MHD_quiesce_daemon(s->mhd);
+        if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    } else {
+        for (unsigned i = 0; i < s->opts.event_loops; i++) loop_command(&s->loops[i], LOOP_QUIESCE);
+        for (unsigned i = 0; i < s->opts.event_loops; i++)
+            while (!atomic_load(&s->loops[i].quiesced)) usleep(1000);
+        close(s->listen_fd);
+        s->listen_fd = -1;
+    }
     uint64_t deadline = roam_now_mono_ns() + (uint64_t)s->opts.shutdown_timeout_ms * 1000000u;
     while (atomic_load(&s->inflight) > 0 && roam_now_mono_ns() < deadline) usleep(10000);
     unsigned left = atomic_load(&s->inflight);
     if (left > 0) roam_warn("shutdown timeout: %u requests still in flight are cut off", left);
-    MHD_stop_daemon(s->mhd);
-    s->mhd = NULL;
+    if (s->mhd != NULL) {
+        MHD_stop_daemon(s->mhd);
+        s->mhd = NULL;
+    } else {
+        stop_loops(s);
+    }
 }
 
 void roam_http_server_free(roam_http_server_t *s) {

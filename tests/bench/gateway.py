@@ -13,6 +13,11 @@ and login requests per second through the gateway (argon2id bounds it).
 Each configuration runs BENCH_ROUNDS alternating rounds of BENCH_DURATION;
 medians are reported. Prints a table and the ratios.
 
+Besides rates and latencies it reports the CPU time each request cost the
+proxy (gateway or nginx workers) and the service, from /proc: on a shared
+machine the rates move with whatever else runs, the cost per request much
+less.
+
 Usage: tests/bench/gateway.py [BUILD_DIR]
 """
 
@@ -34,14 +39,31 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNS = os.environ.get("BENCH_CONNECTIONS", "64")
 
 
-def wrk(url, headers=None, script=None):
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """User and system CPU time of the processes, in seconds."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+def wrk(url, headers=None, script=None, proxy=(), service=()):
+    """Runs wrk; returns (rps, p50 ms, p99 ms, proxy CPU us/request, service CPU us/request)."""
     cmd = ["wrk", "-t2", f"-c{CONNS}", f"-d{DURATION}", "--latency"]
     for k, v in (headers or {}).items():
         cmd += ["-H", f"{k}: {v}"]
     if script:
         cmd += ["-s", script]
+    p0, s0 = cpu_seconds(proxy), cpu_seconds(service)
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    p1, s1 = cpu_seconds(proxy), cpu_seconds(service)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    n = max(1, int(re.search(r"(\d+) requests in", out).group(1)))
 
     def lat(p):
         m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)\b", out)
@@ -51,7 +73,7 @@ def wrk(url, headers=None, script=None):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"bench: {url} answered {non2xx.group(1)} errors:\n{out}")
-    return rps, lat(50), lat(99)
+    return rps, lat(50), lat(99), (p1 - p0) * 1e6 / n, (s1 - s0) * 1e6 / n
 
 
 def nginx_conf(tmp: Path, port: int, upstream_port: int) -> Path:
@@ -117,6 +139,9 @@ def main():
             assert http("GET", f"{gw.url}/api/v1/bookings/abc", headers=auth).status == 200
             assert http("GET", f"{gw.url}/api/v1/bookings/abc").status == 401
 
+            with open(f"/proc/{nginx.pid}/task/{nginx.pid}/children") as f:
+                nginx_workers = [int(p) for p in f.read().split()]
+            procs = {"direct": (), "gateway": (gw.proc.pid,), "nginx": tuple(nginx_workers)}
             targets = {
                 ("public", "direct"): (f"{svc.url}/listings/abc", None),
                 ("public", "gateway"): (f"{gw.url}/api/v1/listings/abc", None),
@@ -128,7 +153,7 @@ def main():
             results = {k: [] for k in targets}
             for _ in range(ROUNDS):
                 for k, (url, hdr) in targets.items():
-                    results[k].append(wrk(url, hdr))
+                    results[k].append(wrk(url, hdr, proxy=procs[k[1]], service=(svc.proc.pid,)))
 
             login_lua = tmp / "login.lua"
             login_lua.write_text(
@@ -146,13 +171,16 @@ def main():
     def med(k, i):
         return statistics.median(r[i] for r in results[k])
 
-    print(f"{'route':8} {'path':8} {'rps':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'route':8} {'path':8} {'rps':>10} {'p50 ms':>8} {'p99 ms':>8} {'proxy us/req':>13} {'service us/req':>15}")
     for k in targets:
-        print(f"{k[0]:8} {k[1]:8} {med(k, 0):10.0f} {med(k, 1):8.2f} {med(k, 2):8.2f}")
+        proxy = f"{med(k, 3):13.1f}" if k[1] != "direct" else f"{'-':>13}"
+        print(f"{k[0]:8} {k[1]:8} {med(k, 0):10.0f} {med(k, 1):8.2f} {med(k, 2):8.2f} {proxy} {med(k, 4):15.1f}")
     for route in ("public", "token"):
         ratio = med((route, "gateway"), 0) / med((route, "nginx"), 0)
         added = med((route, "gateway"), 2) - med((route, "direct"), 2)
-        print(f"{route}: gateway/nginx throughput {ratio:.2f}; gateway p99 over direct {added:+.2f} ms")
+        cost = med((route, "gateway"), 3) / med((route, "nginx"), 3)
+        print(f"{route}: gateway/nginx throughput {ratio:.2f}; gateway p99 over direct {added:+.2f} ms; "
+              f"gateway/nginx CPU per request {cost:.2f}")
     print(f"login through the gateway: {login[0]:.0f} requests/s (p50 {login[1]:.1f} ms, p99 {login[2]:.1f} ms)")
     print(f"(wrk -t2 -c{CONNS}, {ROUNDS} x {DURATION} per configuration, {os.cpu_count()} CPUs)")
 

@@ -11,6 +11,9 @@ Run: tests/run --integration -k Gateway
 """
 
 import json
+import signal
+import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -204,6 +207,92 @@ class GatewayTest(StackTestCase):
             self.assertLess(time.monotonic() - t0, 3)
         finally:
             notif.start()
+
+    # --- connections to the services -------------------------------------------
+
+    def test_large_answer_arrives_whole(self):
+        # Echoed back, the query makes an answer several times the gateway's first read buffer.
+        raw = "&".join(f"k{i}=" + "v" * 2000 for i in range(3))
+        r = http("GET", f"{self.gw.url}{API}/listings/suggest?{raw}")
+        self.assertEqual(r.status, 200, r)
+        self.assertGreater(len(r.body), 6000)
+        self.assertEqual(r.json()["query"], raw)
+
+    def test_service_closing_idle_connections_is_harmless(self):
+        # This service drops keep-alive connections after a second; the gateway must notice and not reuse them.
+        svc = self.stack.start_daemon("testd", env={"ROAM_HTTP_IDLE_TIMEOUT_S": "1"})
+        gw = self.start_gateway(ROAM_INVENTORY_URL=svc.url)
+        try:
+            for _ in range(3):
+                statuses = [self.api("GET", "/listings/abc", gw=gw).status for _ in range(5)]
+                self.assertEqual(statuses, [200] * 5)
+                time.sleep(1.6)
+            # A restart closes every connection at once.
+            svc.restart()
+            self.assertEqual([self.api("GET", "/listings/abc", gw=gw).status for _ in range(5)], [200] * 5)
+        finally:
+            gw.stop()
+            svc.stop()
+
+    def test_unresolvable_service_is_503(self):
+        gw = self.stack.start_daemon("gateway", env={
+            "ROAM_INVENTORY_URL": "http://no-such-service.invalid:8082", "ROAM_RATE_LIMIT_RPS": "0"},
+            wait_ready=False)
+        try:
+            t0 = time.monotonic()
+            problem(self, self.api("GET", "/listings/abc", gw=gw), 503, "upstream_unavailable")
+            self.assertLess(time.monotonic() - t0, 2)
+            self.assertEqual(self.api("GET", "/auth/jwks.json", gw=gw).status, 200)  # the others still work
+        finally:
+            gw.stop()
+
+    # --- shutdown --------------------------------------------------------------
+
+    def call_during_shutdown(self, gw, path):
+        """Starts a call, sends SIGTERM while it is in flight; returns (response or error, exit status, seconds)."""
+        outcome = {}
+
+        def call():
+            try:
+                outcome["response"] = self.api("GET", path, gw=gw, timeout=15)
+            except Exception as e:  # noqa: BLE001 - reported by the caller
+                outcome["error"] = e
+
+        t = threading.Thread(target=call)
+        t.start()
+        time.sleep(0.3)  # the call is with the service
+        sent = time.monotonic()
+        gw.proc.send_signal(signal.SIGTERM)
+
+        def refused():
+            try:
+                with socket.create_connection(("127.0.0.1", gw.port), timeout=0.5):
+                    return False
+            except ConnectionRefusedError:
+                return True
+
+        wait_until(refused, timeout=3, interval=0.05, message="new connections refused after SIGTERM")
+        t.join(15)
+        rc = gw.proc.wait(10)
+        return outcome, rc, time.monotonic() - sent
+
+    def test_shutdown_lets_calls_in_flight_finish(self):
+        gw = self.start_gateway()
+        outcome, rc, took = self.call_during_shutdown(gw, "/listings/x/quote?ms=1500")
+        self.assertNotIn("error", outcome, outcome)
+        self.assertEqual(outcome["response"].status, 200, outcome["response"])
+        self.assertEqual(outcome["response"].json()["slept_ms"], 1500)
+        self.assertEqual(rc, 0, "exit status after SIGTERM")
+        self.assertLess(took, 5)
+
+    def test_shutdown_answers_a_stuck_call_when_its_time_is_up(self):
+        gw = self.start_gateway(ROAM_SHUTDOWN_TIMEOUT_MS="500", ROAM_UPSTREAM_TIMEOUT_MS="10000")
+        outcome, rc, took = self.call_during_shutdown(gw, "/listings/x/quote?ms=4000")
+        self.assertNotIn("error", outcome, outcome)
+        problem(self, outcome["response"], 503, "upstream_unavailable")
+        self.assertEqual(rc, 0, "exit status after SIGTERM")
+        self.assertLess(took, 3)
+        time.sleep(4)  # the fixture's sleeper finishes before the next test uses it
 
     # --- tokens ----------------------------------------------------------------
 

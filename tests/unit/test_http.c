@@ -1,7 +1,10 @@
 /*
  * HTTP core: a real server on a free loopback port, driven with libcurl.
  * Covers dispatch, problem documents, body limits, content types, request
- * ids, keep-alive, auth hooks, metrics and graceful shutdown.
+ * ids, keep-alive, auth hooks, metrics and graceful shutdown, once on the
+ * thread pool and once on event loops; then what only event loops do
+ * (descriptors and timers watched for handlers, connections dealt out over
+ * the loops, held requests answered at shutdown).
  */
 #include "check.h"
 
@@ -12,6 +15,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 static int h_hello(roam_req_t *req) { return roam_respond_json(req, 200, json_pack("{s:s}", "message", "hello")); }
@@ -50,6 +54,110 @@ static int h_async(roam_req_t *req) {
     return ROAM_HTTP_SUSPENDED;
 }
 
+/*
+ * Loop hooks as a handler that waits on something would use them: /later
+ * answers from the loop's timer 100 ms on, /wake when another thread writes
+ * to a pipe the loop watches, /never only at shutdown. Every answer names
+ * the loop (its number in start order).
+ */
+typedef struct {
+    roam_loop_t *loop;
+    int id;
+    int pipe[2];
+    roam_req_t *later[64], *woken[64], *never[64];
+    int nlater, nwoken, nnever;
+} test_loop_t;
+
+static atomic_int loops_started, loops_stopped;
+
+static void *t_start(roam_loop_t *loop, void *ctx) {
+    (void)ctx;
+    test_loop_t *t = calloc(1, sizeof(*t));
+    t->loop = loop;
+    t->id = atomic_fetch_add(&loops_started, 1);
+    if (pipe(t->pipe) != 0 || roam_loop_watch(loop, t->pipe[0], ROAM_LOOP_IN) != 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void t_answer(test_loop_t *t, roam_req_t **reqs, int *n, const char *how) {
+    for (int i = 0; i < *n; i++) {
+        roam_respond_json(reqs[i], 200, json_pack("{s:s, s:i}", "how", how, "loop", t->id));
+        roam_req_resume(reqs[i]);
+    }
+    *n = 0;
+}
+
+static void t_io(void *data, int fd, unsigned events) {
+    test_loop_t *t = data;
+    char c;
+    if ((events & ROAM_LOOP_IN) && read(fd, &c, 1) == 1) t_answer(t, t->woken, &t->nwoken, "pipe");
+}
+
+static void t_timer(void *data) {
+    test_loop_t *t = data;
+    t_answer(t, t->later, &t->nlater, "timer");
+}
+
+static void t_stop(void *data) {
+    test_loop_t *t = data;
+    t_answer(t, t->later, &t->nlater, "timer");
+    t_answer(t, t->woken, &t->nwoken, "pipe");
+    for (int i = 0; i < t->nnever; i++) {
+        roam_respond_problem(t->never[i], "upstream_unavailable", "Shutting down");
+        roam_req_resume(t->never[i]);
+    }
+    close(t->pipe[0]);
+    close(t->pipe[1]);
+    free(t);
+    atomic_fetch_add(&loops_stopped, 1);
+}
+
+static const roam_loop_hooks_t test_hooks = {t_start, t_io, t_timer, t_stop, NULL};
+
+static test_loop_t *loop_of(roam_req_t *req) {
+    roam_loop_t *l = roam_req_loop(req);
+    return l ? roam_loop_data(l) : NULL;
+}
+
+static int h_later(roam_req_t *req) {
+    test_loop_t *t = loop_of(req);
+    if (t == NULL) return roam_respond_empty(req, 501);
+    roam_req_suspend(req);
+    t->later[t->nlater++] = req;
+    roam_loop_set_timer(t->loop, (int64_t)roam_now_mono_ns() + 100 * 1000000LL);
+    return ROAM_HTTP_SUSPENDED;
+}
+
+static void *write_pipe_later(void *arg) {
+    usleep(50 * 1000);
+    char c = 'x';
+    ssize_t n = write(*(int *)arg, &c, 1);
+    (void)n;
+    return NULL;
+}
+
+static int h_wake(roam_req_t *req) {
+    test_loop_t *t = loop_of(req);
+    if (t == NULL) return roam_respond_empty(req, 501);
+    roam_req_suspend(req);
+    t->woken[t->nwoken++] = req;
+    pthread_t th;
+    pthread_create(&th, NULL, write_pipe_later, &t->pipe[1]);
+    pthread_detach(th);
+    return ROAM_HTTP_SUSPENDED;
+}
+
+static int h_never(roam_req_t *req) {
+    test_loop_t *t = loop_of(req);
+    if (t == NULL) return roam_respond_empty(req, 501);
+    roam_req_suspend(req);
+    t->never[t->nnever++] = req;
+    return ROAM_HTTP_SUSPENDED;
+}
+
 /* Accepts the token "good-<role>" as user u1 with that role. */
 static int fake_auth(void *ctx, const char *token, roam_claims_t *claims) {
     (void)ctx;
@@ -72,6 +180,9 @@ static const roam_route_t routes[] = {
     {"GET", "/internal/x", "internal", 0, h_internal},
     {"GET", "/client", NULL, 0, h_internal},
     {"GET", "/async", NULL, 0, h_async},
+    {"GET", "/later", NULL, 0, h_later},
+    {"GET", "/wake", NULL, 0, h_wake},
+    {"GET", "/never", NULL, 0, h_never},
 };
 
 static roam_http_server_t *server;
@@ -461,24 +572,137 @@ static void test_graceful_shutdown(void) {
     CHECK_INT(r.status, 0); /* no longer accepting */
 }
 
-int main(void) {
-    roam_log_init("test", ROAM_LOG_WARN);
-    curl_global_init(CURL_GLOBAL_ALL);
+/* --- Event loops only -------------------------------------------------------- */
+
+static int loop_id(const resp_t *r) {
+    json_t *doc = json_loads(r->body, 0, NULL);
+    int id = (int)json_integer_value(json_object_get(doc, "loop"));
+    json_decref(doc);
+    return doc ? id : -1;
+}
+
+/* The loop's timer and a watched descriptor answer suspended requests, on the loop's own thread. */
+static void test_loop_timer_and_io(void) {
+    resp_t r;
+    uint64_t t0 = roam_now_mono_ns();
+    get("/later", &r);
+    uint64_t ms = (roam_now_mono_ns() - t0) / 1000000;
+    CHECK_INT(r.status, 200);
+    CHECK(strstr(r.body, "\"how\":\"timer\"") != NULL);
+    CHECK(ms >= 90 && ms < 1000);
+    t0 = roam_now_mono_ns();
+    get("/wake", &r);
+    ms = (roam_now_mono_ns() - t0) / 1000000;
+    CHECK_INT(r.status, 200);
+    CHECK(strstr(r.body, "\"how\":\"pipe\"") != NULL);
+    CHECK(ms >= 40 && ms < 1000);
+}
+
+/* New connections are dealt out over the loops, whichever loop accepted them. */
+static void test_connections_dealt_out(void) {
+    enum { N = 8 };
+    CURL *hs[N];
+    int seen[4] = {0};
+    resp_t r;
+    for (int i = 0; i < N; i++) {
+        hs[i] = curl_easy_init();
+        request(hs[i], "GET", "/later", NULL, 0, NULL, &r);
+        CHECK_INT(r.status, 200);
+        int id = loop_id(&r);
+        if (id >= 0 && id < 4) seen[id]++;
+    }
+    CHECK_INT(seen[0], N / 2);
+    CHECK_INT(seen[1], N / 2);
+    /* A kept-alive connection stays on its loop. */
+    int first = -1;
+    for (int k = 0; k < 3; k++) {
+        request(hs[0], "GET", "/later", NULL, 0, NULL, &r);
+        CHECK_INT(r.connects, 0);
+        if (first < 0) first = loop_id(&r);
+        CHECK_INT(loop_id(&r), first);
+    }
+    for (int i = 0; i < N; i++) curl_easy_cleanup(hs[i]);
+}
+
+static void *never_client(void *arg) {
+    get("/never", arg);
+    return NULL;
+}
+
+/* A request still held when the grace period ends is answered by the loop's stop hook, not dropped. */
+static void test_shutdown_answers_held_requests(void) {
+    resp_t held;
+    pthread_t t;
+    pthread_create(&t, NULL, never_client, &held);
+    usleep(150 * 1000);
+    CHECK_INT(roam_http_server_inflight(server), 1);
+    uint64_t t0 = roam_now_mono_ns();
+    roam_http_server_shutdown(server);
+    uint64_t took_ms = (roam_now_mono_ns() - t0) / 1000000;
+    pthread_join(t, NULL);
+    CHECK_INT(held.status, 503);
+    CHECK(took_ms >= 250 && took_ms < 2000); /* the grace period (300 ms), then the answer */
+    CHECK_INT(atomic_load(&loops_stopped), 2);
+    CHECK_INT(roam_http_server_inflight(server), 0);
+}
+
+static unsigned max_connections = 1024;
+
+static int start_server(unsigned loops, unsigned shutdown_ms) {
     roam_http_opts_t o;
     roam_http_opts_init(&o);
     o.port = 0;
+    o.max_connections = max_connections;
     o.threads = 2;
     o.access_log = 0;
     o.auth = fake_auth;
-    o.shutdown_timeout_ms = 3000;
+    o.shutdown_timeout_ms = shutdown_ms;
     o.internal_secret = "s3cret-s3cret-s3cret";
+    o.event_loops = loops;
+    o.loop_hooks = loops ? &test_hooks : NULL;
     char err[256];
     server = roam_http_server_new(&o, routes, ROAM_ARRAY_LEN(routes), err, sizeof(err));
     if (server == NULL || roam_http_server_start(server) != 0) {
-        fprintf(stderr, "cannot start server: %s\n", err);
-        return 1;
+        fprintf(stderr, "cannot start server: %s\n", server ? "see log" : err);
+        return -1;
     }
     snprintf(base, sizeof(base), "http://127.0.0.1:%u", roam_http_server_port(server));
+    return 0;
+}
+
+/* At the connection limit, new connections wait (in the listen backlog) until one closes. */
+static void test_connection_limit(void) {
+    CURL *hs[3];
+    resp_t r;
+    for (int i = 0; i < 3; i++) {
+        hs[i] = curl_easy_init();
+        request(hs[i], "GET", "/hello", NULL, 0, NULL, &r);
+        CHECK_INT(r.status, 200);
+    }
+    CURL *extra = curl_easy_init();
+    curl_easy_setopt(extra, CURLOPT_TIMEOUT_MS, 400L);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/hello", base);
+    curl_easy_setopt(extra, CURLOPT_URL, url);
+    curl_easy_setopt(extra, CURLOPT_WRITEFUNCTION, on_body);
+    memset(&r, 0, sizeof(r));
+    curl_easy_setopt(extra, CURLOPT_WRITEDATA, &r);
+    CHECK(curl_easy_perform(extra) == CURLE_OPERATION_TIMEDOUT); /* held back, not refused */
+    curl_easy_cleanup(hs[0]);                                   /* one closes ... */
+    curl_easy_setopt(extra, CURLOPT_TIMEOUT_MS, 2000L);
+    memset(&r, 0, sizeof(r));
+    CHECK(curl_easy_perform(extra) == CURLE_OK); /* ... and the waiting one is served */
+    long st = 0;
+    curl_easy_getinfo(extra, CURLINFO_RESPONSE_CODE, &st);
+    CHECK_INT(st, 200);
+    curl_easy_cleanup(extra);
+    for (int i = 1; i < 3; i++) curl_easy_cleanup(hs[i]);
+}
+
+/* Everything a daemon relies on, whichever way the server runs. */
+static int run_common(unsigned loops) {
+    fprintf(stderr, "== %s\n", loops ? "event loops" : "thread pool");
+    if (start_server(loops, 3000) != 0) return -1;
     RUN(test_hello_and_request_ids);
     RUN(test_keep_alive);
     RUN(test_not_found_and_method);
@@ -491,6 +715,25 @@ int main(void) {
     RUN(test_suspended_requests);
     RUN(test_metrics);
     RUN(test_graceful_shutdown);
+    roam_http_server_free(server);
+    return 0;
+}
+
+int main(void) {
+    roam_log_init("test", ROAM_LOG_WARN);
+    curl_global_init(CURL_GLOBAL_ALL);
+    if (run_common(0) != 0 || run_common(2) != 0) return 1;
+    fprintf(stderr, "== event loops only\n");
+    atomic_store(&loops_started, 0);
+    atomic_store(&loops_stopped, 0);
+    if (start_server(2, 300) != 0) return 1;
+    RUN(test_loop_timer_and_io);
+    RUN(test_connections_dealt_out);
+    RUN(test_shutdown_answers_held_requests);
+    roam_http_server_free(server);
+    max_connections = 3;
+    if (start_server(2, 300) != 0) return 1;
+    RUN(test_connection_limit);
     roam_http_server_free(server);
     curl_global_cleanup();
     CHECK_DONE();

@@ -20,6 +20,12 @@ void roam_b64url_encode(const unsigned char *in, size_t n, char *out);
 long roam_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 /* 1 if c is in the base64url alphabet. */
 int roam_b64url_char(unsigned char c);
+/*
+ * Writes the SHA-256 of data[0..n) into out. The digest implementation is
+ * fetched once per process (OpenSSL 3 looks it up again on every call given
+ * EVP_sha256(), which costs several times the hash of a short string).
+ */
+void roam_sha256(const void *data, size_t n, unsigned char out[32]);
 /* Writes the SHA-256 of data[0..n) as 64 lower-case hex digits and a NUL. */
 void roam_sha256_hex(const void *data, size_t n, char out[65]);
 

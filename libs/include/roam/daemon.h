@@ -57,6 +57,12 @@ typedef struct {
     int (*init)(roam_daemon_t *d, char *errbuf, size_t errlen);
     /* Called after serving stopped and before the dependencies close; may be NULL. */
     void (*fini)(roam_daemon_t *d);
+    /*
+     * Non-NULL: serve on event loops with these hooks (roam/http.h) instead
+     * of a thread pool; ROAM_HTTP_THREADS then counts loops (default: one per
+     * CPU). Read after init, so init may fill it in.
+     */
+    const roam_loop_hooks_t *loop_hooks;
 } roam_daemon_spec_t;
 
 /*

@@ -4,7 +4,8 @@
  *
  * A daemon declares its routes in one table. The table drives dispatch,
  * 404, 405 with Allow, the role check, the per-route body limit and the
- * per-route metrics. Handlers run on the server's worker threads.
+ * per-route metrics. Handlers run on the server's worker threads (a thread
+ * pool, or event loops that must never block: see roam_loop_hooks_t).
  *
  * Memory: one roam_req_t per request, created when the request line arrives
  * and freed in libmicrohttpd's completion callback. Anything a handler
@@ -55,6 +56,37 @@ typedef struct roam_route {
  */
 typedef int (*roam_http_auth_fn)(void *ctx, const char *token, roam_claims_t *claims);
 
+/*
+ * Event loops (the gateway). Instead of libmicrohttpd's thread pool, a server
+ * may run opts.event_loops threads that each own a libmicrohttpd daemon on one
+ * shared listening socket and an epoll set. A handler on such a server must
+ * never block; it may suspend its request and have its loop watch file
+ * descriptors and a timer on its behalf, and then answer and resume the
+ * request from those callbacks, on the same thread, with no hand-off to
+ * another thread. The hooks belong to the daemon (one set per server) and
+ * are called on each loop's own thread.
+ */
+typedef struct roam_loop roam_loop_t;
+
+#define ROAM_LOOP_IN 1u
+#define ROAM_LOOP_OUT 2u
+#define ROAM_LOOP_ERR 4u
+
+typedef struct {
+    /* Before the loop serves: returns the loop's own state (roam_loop_data), or NULL on failure (start fails). */
+    void *(*start)(roam_loop_t *loop, void *ctx);
+    /* A watched descriptor is ready (events: ROAM_LOOP_*). */
+    void (*io)(void *data, int fd, unsigned events);
+    /* The loop's timer expired (it is cleared before the call). */
+    void (*timer)(void *data);
+    /*
+     * The server is stopping and the shutdown grace period is over: answer
+     * and resume every request still suspended on this loop, then free data.
+     */
+    void (*stop)(void *data);
+    void *ctx;
+} roam_loop_hooks_t;
+
 typedef struct {
     const char *service;   /* for logs and metrics */
     const char *bind_addr; /* IPv4 address to listen on */
@@ -74,6 +106,13 @@ typedef struct {
      * X-Forwarded-For (the gateway's record of the client address).
      */
     const char *internal_secret;
+    /*
+     * 0: libmicrohttpd's thread pool of `threads` workers (handlers may block).
+     * Otherwise this many event loops (see roam_loop_hooks_t) and `threads`
+     * is ignored.
+     */
+    unsigned event_loops;
+    const roam_loop_hooks_t *loop_hooks; /* borrowed; may be NULL */
 } roam_http_opts_t;
 
 /*
@@ -158,10 +197,31 @@ roam_dbconn_t *roam_req_db(roam_req_t *req);
  * may touch the request between the two; everything the handler could read
  * (parameters, headers, body) stays valid until then. A client that disconnects while
  * suspended still gets its request freed only after roam_req_resume().
+ * On an event-loop server the request is best resumed on its own loop's
+ * thread (no wake-up needed); any other thread also works.
  */
 #define ROAM_HTTP_SUSPENDED (-1000)
 void roam_req_suspend(roam_req_t *req);
 void roam_req_resume(roam_req_t *req);
+
+/* --- Event loops (servers with opts.event_loops) ----------------------------- */
+
+/* The loop the request runs on, or NULL on a thread-pool server. */
+roam_loop_t *roam_req_loop(const roam_req_t *req);
+/* The loop's state returned by hooks->start (borrowed). */
+void *roam_loop_data(const roam_loop_t *loop);
+/*
+ * Watches fd for events (ROAM_LOOP_IN | ROAM_LOOP_OUT; errors are always
+ * reported) and reports them to hooks->io; 0 stops watching. Level-triggered.
+ * Loop thread only. Returns 0 or ROAM_EIO.
+ */
+int roam_loop_watch(roam_loop_t *loop, int fd, unsigned events);
+/*
+ * Sets the loop's one timer to fire hooks->timer at deadline_ns on the
+ * roam_now_mono_ns() clock (now or earlier: at the end of this turn of the
+ * loop), or clears it with -1. Loop thread only.
+ */
+void roam_loop_set_timer(roam_loop_t *loop, int64_t deadline_ns);
 
 /* --- The response ---------------------------------------------------------- */
 
