@@ -198,7 +198,13 @@ settings.
   value: {{ include "roam.redisUrl" $root | quote }}
 {{- end }}
 {{- range $callee := $svc.calls }}
+{{- if not (hasKey $root.Values.services $callee) }}
+{{- fail (printf "services.%s.calls names %q, which is not a block of services" $name $callee) }}
+{{- end }}
 {{- $target := index $root.Values.services $callee }}
+{{- if not $target.enabled }}
+{{- fail (printf "services.%s.calls %q, which is disabled" $name $callee) }}
+{{- end }}
 - name: ROAM_{{ upper $callee }}_URL
   value: {{ printf "http://%s:%v" (include "roam.component" (list $root $callee)) $target.port | quote }}
 {{- end }}
