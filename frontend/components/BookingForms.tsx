@@ -143,7 +143,7 @@ export function PayForm({ bookingId, idempotencyKey, amount, status, payAction =
         if (Object.keys(errs).length) e.preventDefault();
     };
     return (
-        <form action={action} onSubmit={onSubmit} noValidate aria-labelledby="pay-heading">
+        <form action={action} onSubmit={onSubmit} noValidate aria-labelledby="pay-heading" className="pay-form">
             <input type="hidden" name="idempotency_key" value={state.nextKey ?? idempotencyKey} />
             <input type="hidden" name="booking_id" value={bookingId} />
             {state.message && (

@@ -7,7 +7,7 @@ import { useActionState, useState, type FormEvent } from 'react';
 import { postReview } from '@/app/actions/review';
 import type { FieldErrors, FormState } from '@/lib/forms';
 import { BODY_MAX, charCount, TITLE_MAX, validateReview } from '@/lib/reviews';
-import './reviews.css';
+import './traveller.css';
 
 const WORDS = ['', 'Poor', 'Fair', 'Good', 'Very good', 'Excellent'];
 

@@ -7,7 +7,14 @@ built here when its sources are newer than the build) talks to the gateway;
 Playwright drives Debian's chromium through frontend/e2e/*.spec.ts: search,
 open the listing, price a stay, sign up, log in and out, silent refresh;
 reserve a room, pay with a test card, see it confirmed without a reload, in
-My trips and in the notification badge.
+My trips and in the notification badge; and the whole journey of issue 6
+(e2e/journey.spec.ts): book, decline, pay, cancel with the refund; an operator
+creates a listing with a unit through the operator pages; a stay in it is
+booked, checked out by the operator and reviewed from My trips.
+
+Screenshots of the main pages at desktop and phone widths are saved to
+$ROAM_TEST_ARTIFACTS/screenshots (default tests/artifacts/screenshots,
+git-ignored); the test prints the folder.
 
 Skipped when chromium or frontend/node_modules is missing (deploy/dev/install-deps
 installs both).
@@ -18,6 +25,7 @@ Run: tests/run --integration -k WebApp
 import os
 import shutil
 import subprocess
+import sys
 import unittest
 import uuid
 from pathlib import Path
@@ -30,6 +38,8 @@ FRONTEND = REPO / "frontend"
 SERVER = FRONTEND / ".next" / "standalone" / "server.js"
 CHROMIUM = os.environ.get("ROAM_CHROMIUM", "/usr/bin/chromium")
 CHEAP_ARGON2 = {"ROAM_ARGON2_MEMORY_KIB": "1024", "ROAM_ARGON2_ITERATIONS": "1"}
+ARTIFACTS = Path(os.environ.get("ROAM_TEST_ARTIFACTS") or REPO / "tests" / "artifacts")
+SCREENSHOTS = ARTIFACTS / "screenshots"
 SOURCES = ("app", "components", "lib", "public", "proxy.ts", "next.config.ts", "package-lock.json")
 
 
@@ -108,11 +118,17 @@ class WebAppTest(StackTestCase):
                    timeout=30, message="the web app did not answer on /")
 
     def test_browser_flows(self):
+        # Screenshots of this run only: the previous run's are removed first.
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        print(f"\nweb app screenshots: {SCREENSHOTS}", file=sys.stderr, flush=True)
         env = dict(os.environ, WEB_URL=self.web_url, WEB_CITY=self.city, WEB_TITLE=self.title, WEB_LISTING_ID=self.listing_id,
-                   NEXT_TELEMETRY_DISABLED="1", ROAM_CHROMIUM=CHROMIUM)
+                   WEB_SCREENSHOTS=str(SCREENSHOTS), NEXT_TELEMETRY_DISABLED="1", ROAM_CHROMIUM=CHROMIUM)
         node = shutil.which("node") or "node"
+        # ROAM_WEB_SPECS narrows the run while working on one spec (e.g. "journey"); all of them by default.
+        specs = os.environ.get("ROAM_WEB_SPECS", "").split()
         p = subprocess.run([node, "node_modules/@playwright/test/cli.js", "test", "--output",
-                            str(self.stack.tmp / "playwright")],
+                            str(self.stack.tmp / "playwright"), *specs],
                            cwd=FRONTEND, env=env, capture_output=True, text=True, timeout=600)
         self.assertEqual(p.returncode, 0, f"Playwright failed:\n{p.stdout[-6000:]}\n{p.stderr[-2000:]}")
 

@@ -7,7 +7,7 @@ import { formatDay, todayIso } from '@/lib/dates';
 import { formatMoney } from '@/lib/money';
 import { reviewedStays } from '@/lib/reviews';
 import { groupTrips } from '@/lib/trips';
-import '@/components/reviews.css';
+import '@/components/traveller.css';
 
 export const metadata: Metadata = { title: 'My trips' };
 

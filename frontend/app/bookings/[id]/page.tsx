@@ -7,6 +7,7 @@ import { accessToken } from '@/lib/auth';
 import { formatDay, formatTimestamp } from '@/lib/dates';
 import { formatMoney } from '@/lib/money';
 import { reviewedStays } from '@/lib/reviews';
+import '@/components/traveller.css';
 
 export const metadata: Metadata = { title: 'Your booking' };
 

@@ -11,7 +11,7 @@ import { photoUrl } from '@/lib/placeholder';
 import { histogramRows } from '@/lib/reviews';
 import { stayErrorsFromQuery } from '@/lib/stay-errors';
 import { ReviewList } from '@/components/ReviewList';
-import '@/components/reviews.css';
+import '@/components/traveller.css';
 import { describePolicy } from '@/lib/policy';
 
 type Params = Promise<{ id: string }>;

@@ -6,7 +6,7 @@ import { api, ApiError, type Booking } from '@/lib/api';
 import { accessToken } from '@/lib/auth';
 import { formatDay } from '@/lib/dates';
 import { reviewedStays } from '@/lib/reviews';
-import '@/components/reviews.css';
+import '@/components/traveller.css';
 
 export const metadata: Metadata = { title: 'Write a review' };
 
