@@ -237,10 +237,57 @@ static int print_routes(const roam_daemon_spec_t *spec) {
     return 0;
 }
 
+/*
+ * Applies the service's migrations, waiting up to 30 s for a database that is
+ * still starting (compose, Kubernetes). Returns what roam_migrate returns.
+ */
+static int migrate_waiting(roam_db_t *db, const char *schema, char *err, size_t errlen) {
+    int applied = -1;
+    for (int attempt = 0; attempt < 30; attempt++) {
+        applied = roam_migrate(db, schema, roam_migrations, roam_migrations_count, err, errlen);
+        if (applied != ROAM_EUNAVAIL) break;
+        if (attempt == 0) roam_warn("database not reachable yet; retrying for up to 30 s");
+        sleep(1);
+    }
+    return applied;
+}
+
+/*
+ * "roam-<name> --migrate": applies the migrations the daemon would apply at
+ * start-up, then exits without serving (a container image's migration step).
+ * Needs only ROAM_DATABASE_URL. 0 when the schema is up to date, 1 when a
+ * migration failed, 2 on a bad setting (roam_config_fail).
+ */
+static int migrate_only(const roam_daemon_spec_t *spec) {
+    static char program[64];
+    snprintf(program, sizeof(program), "roam-%s", spec->name);
+    roam_config_set_program(program);
+    static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+    roam_log_init(spec->name, (roam_log_level_t)roam_config_enum("ROAM_LOG_LEVEL", "info", levels));
+    if (!(spec->needs & ROAM_NEED_DB)) {
+        roam_info("%s has no database: nothing to migrate", program);
+        roam_log_flush();
+        return 0;
+    }
+    static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
+    const char *db_url = roam_config_url("ROAM_DATABASE_URL", NULL, pg_schemes);
+    char err[512];
+    roam_db_t *db = roam_db_new(db_url, spec->name, 1, err, sizeof(err));
+    if (db == NULL) roam_config_fail("ROAM_DATABASE_URL", db_url, err);
+    int applied = migrate_waiting(db, spec->name, err, sizeof(err));
+    if (applied < 0) roam_error("migrations failed: %s", err);
+    else roam_info("schema %s is up to date (%d migrations applied now)", spec->name, applied);
+    roam_db_free(db);
+    roam_log_flush();
+    return applied < 0 ? 1 : 0;
+}
+
 int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--routes") == 0) return print_routes(spec);
+    if (argc > 1 && strcmp(argv[1], "--migrate") == 0) return migrate_only(spec);
     if (argc > 1) {
-        fprintf(stderr, "usage: roam-%s [--routes]\n(configuration comes from the environment: see README.md)\n",
+        fprintf(stderr,
+                "usage: roam-%s [--routes | --migrate]\n(configuration comes from the environment: see README.md)\n",
                 spec->name);
         return 2;
     }
@@ -335,14 +382,7 @@ int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv) {
     if (db_url != NULL) {
         d->db = roam_db_new(db_url, spec->name, (unsigned)pool, err, sizeof(err));
         if (d->db == NULL) roam_config_fail("ROAM_DATABASE_URL", db_url, err);
-        /* The database may still be starting (compose, Kubernetes): wait up to 30 s. */
-        int applied = -1;
-        for (int attempt = 0; attempt < 30; attempt++) {
-            applied = roam_migrate(d->db, spec->name, roam_migrations, roam_migrations_count, err, sizeof(err));
-            if (applied != ROAM_EUNAVAIL) break;
-            if (attempt == 0) roam_warn("database not reachable yet; retrying for up to 30 s");
-            sleep(1);
-        }
+        int applied = migrate_waiting(d->db, spec->name, err, sizeof(err));
         if (applied < 0) {
             roam_error("migrations failed: %s", err);
             goto out;

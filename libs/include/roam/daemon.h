@@ -67,7 +67,10 @@ typedef struct {
 
 /*
  * Runs the daemon until a stop signal. Returns the process exit status.
- * "roam-<name> --routes" prints the route table instead and exits.
+ * "roam-<name> --routes" prints the route table instead and exits;
+ * "roam-<name> --migrate" applies the service's migrations to
+ * ROAM_DATABASE_URL (as start-up does) and exits: 0 when the schema is up to
+ * date, 1 when a migration failed, 2 on a bad setting.
  */
 int roam_daemon_main(const roam_daemon_spec_t *spec, int argc, char **argv);
 
