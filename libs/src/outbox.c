@@ -104,6 +104,44 @@ out:
     return rc;
 }
 
+/*
+ * Claims are kept PROCESSED_KEEP_DAYS, far longer than any topic keeps its
+ * messages (Kafka's default is 7 days), so a redelivery always finds its
+ * claim. Older ones (of every consumer in the schema) are deleted by the
+ * first claim of each process and then once an hour, in the claiming
+ * transaction (old rows never conflict with the new one), at most
+ * PRUNE_BATCH at a time.
+ */
+#define PROCESSED_KEEP_DAYS "30"
+#define PRUNE_EVERY_NS      3600000000000ull
+#define PRUNE_BATCH         "10000"
+
+static _Atomic uint64_t claims_pruned_at_ns;
+
+static void prune_claims(roam_dbconn_t *c) {
+    uint64_t now = roam_now_mono_ns(), last = atomic_load(&claims_pruned_at_ns);
+    if (last != 0 && now - last < PRUNE_EVERY_NS) return;
+    if (!atomic_compare_exchange_strong(&claims_pruned_at_ns, &last, now)) return; /* another thread does it */
+    /*
+     * SKIP LOCKED: replicas pruning at once neither wait for nor deadlock with
+     * each other. The savepoint keeps a failed prune from failing the claim.
+     */
+    if (roam_db_exec(c, "SAVEPOINT prune_claims", 0, NULL) < 0) return;
+    long n = roam_db_exec(c,
+                          "DELETE FROM processed_events WHERE (consumer, event_id) IN"
+                          " (SELECT consumer, event_id FROM processed_events"
+                          "  WHERE processed_at < now() - interval '" PROCESSED_KEEP_DAYS " days'"
+                          "  LIMIT " PRUNE_BATCH " FOR UPDATE SKIP LOCKED)",
+                          0, NULL);
+    if (n < 0) {
+        roam_warn("could not delete old event claims; trying again in an hour");
+        roam_db_exec(c, "ROLLBACK TO SAVEPOINT prune_claims", 0, NULL);
+        return;
+    }
+    roam_db_exec(c, "RELEASE SAVEPOINT prune_claims", 0, NULL);
+    if (n > 0) roam_info("deleted %ld event claims older than " PROCESSED_KEEP_DAYS " days", n);
+}
+
 int roam_event_claim(roam_dbconn_t *c, const char *consumer, const char *event_id) {
     const char *params[] = {consumer, event_id};
     long n = roam_db_exec(c,
@@ -111,6 +149,7 @@ int roam_event_claim(roam_dbconn_t *c, const char *consumer, const char *event_i
                           " ON CONFLICT DO NOTHING",
                           2, params);
     if (n < 0) return ROAM_EIO;
+    if (n > 0) prune_claims(c);
     return n > 0 ? 1 : 0;
 }
 

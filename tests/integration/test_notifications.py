@@ -370,6 +370,25 @@ class NotificationTest(StackTestCase):
         finally:
             type(self).notif = self.stack.daemon("notification")
 
+    def test_claims_older_than_30_days_are_deleted_and_newer_ones_kept(self):
+        old, recent = str(uuid.uuid4()), str(uuid.uuid4())
+        self.stack.psql(
+            "INSERT INTO notification.processed_events (consumer, event_id, processed_at) VALUES "
+            f"('someone', '{old}', now() - interval '31 days'), ('someone', '{recent}', now() - interval '29 days')")
+        self.notif.kill()
+        self.notif.start()  # a new process prunes at its first claim
+        try:
+            traveller, operator = self.register(), self.register("operator")
+            ev = self.event("booking.confirmed", self.booking(traveller, operator))
+            self.publish(ev)
+            self.wait_items(traveller, 1, timeout=30)
+            claims = {r[0] for r in self.stack.psql("SELECT event_id FROM notification.processed_events")}
+            self.assertIn(ev["id"], claims)
+            self.assertIn(recent, claims)  # a redelivery within the topic's retention still finds its claim
+            self.assertNotIn(old, claims)
+        finally:
+            type(self).notif = self.stack.daemon("notification")
+
     # -- the mailer ----------------------------------------------------------------
     def test_two_replicas_send_each_email_once(self):
         traveller, operator = self.register(), self.register("operator")
