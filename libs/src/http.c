@@ -137,6 +137,7 @@ struct roam_req {
     char *body;
     size_t body_len, body_cap;
     int body_too_large;
+    int headers_too_large;
     json_t *json;
 
     char request_id[ROAM_REQUEST_ID_MAX + 1];
@@ -645,7 +646,8 @@ static enum MHD_Result queue_response(roam_req_t *req) {
     MHD_add_response_header(r, "X-Request-Id", req->request_id);
     for (int i = 0; i < req->nresp_headers; i++)
         MHD_add_response_header(r, req->resp_headers[i][0], req->resp_headers[i][1]);
-    if (atomic_load(&s->stopping) || req->body_too_large) MHD_add_response_header(r, "Connection", "close");
+    if (atomic_load(&s->stopping) || req->body_too_large || req->headers_too_large)
+        MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(req->conn, (unsigned)req->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -677,6 +679,12 @@ static void start_request(roam_req_t *req, const char *method) {
         req->body_limit = s->routes[req->route_index].body_limit;
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* "key: value\r\n" */
+    return MHD_YES;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size,
                                  void **req_cls) {
@@ -686,6 +694,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (!req->started) {
         req->started = 1;
         start_request(req, method);
+        size_t head = strlen(method) + strlen(req->raw_uri) + strlen(version) + 4;
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_size, &head);
+        if (head > req->server->opts.connection_memory) {
+            /* Checked here so the answer is problem+json; MHD's own limit (larger) answers in HTML. */
+            req->headers_too_large = 1;
+            roam_log_set_context(req->request_id, req->traceparent);
+            roam_respond_problem(req, "headers_too_large", "The request line and headers exceed %zu bytes",
+                                 req->server->opts.connection_memory);
+            roam_log_set_context(NULL, NULL);
+            return queue_response(req);
+        }
         const char *cl = roam_req_header(req, "Content-Length");
         if (cl != NULL && strtoull(cl, NULL, 10) > req->body_limit) {
             /* Refuse before reading: MHD closes the connection after this answer. */
@@ -882,6 +901,17 @@ roam_http_server_t *roam_http_server_new(const roam_http_opts_t *opts, const roa
 }
 
 /* The thread pool: libmicrohttpd's own threads accept and serve. */
+/*
+ * MHD's buffer per connection: room for the headers we accept, the answer's
+ * headers and the reads of a body, with slack so that headers somewhat over
+ * our limit reach access_cb and get a problem+json 431 (past this buffer MHD
+ * answers 431 itself, in HTML).
+ */
+static size_t mhd_memory(const roam_http_opts_t *o) {
+    size_t m = o->connection_memory * 4;
+    return m < 32768 ? 32768 : m;
+}
+
 static int start_pool(roam_http_server_t *s, const struct sockaddr_in *addr) {
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     s->mhd = MHD_start_daemon(flags, s->opts.port, NULL, NULL, access_cb, s,
@@ -893,7 +923,7 @@ static int start_pool(roam_http_server_t *s, const struct sockaddr_in *addr) {
                               MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, s,
                               MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
                               MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->opts.connection_memory,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, mhd_memory(&s->opts),
                               MHD_OPTION_END);
     if (s->mhd == NULL) {
         roam_error("cannot listen on %s:%u (port in use or not permitted)", s->opts.bind_addr, s->opts.port);
@@ -1149,7 +1179,7 @@ static int start_loops(roam_http_server_t *s, const struct sockaddr_in *addr) {
                                   MHD_OPTION_CONNECTION_TIMEOUT, s->opts.idle_timeout_s,
                                   MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, s,
                                   MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->opts.connection_memory,
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, mhd_memory(&s->opts),
                                   MHD_OPTION_END);
         const union MHD_DaemonInfo *di = l->mhd ? MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
         l->mhd_fd = di ? di->epoll_fd : -1;

@@ -387,6 +387,17 @@ class GatewayTest(StackTestCase):
         problem(self, r, 413, "payload_too_large")
         self.assertEqual(self.gw.get("/healthz").status, 200)
 
+    def test_oversized_headers_are_431_problem_json(self):
+        for daemon in (self.gw, self.stack.daemon("auth")):
+            r = http("GET", daemon.url + ("/api/v1/listings/x" if daemon is self.gw else "/auth/me"),
+                     headers={"X-Padding": "p" * 10000})
+            problem(self, r, 431, "headers_too_large")
+            self.assertEqual(r.headers.get("Connection"), "close")
+        # Just under the limit is served as usual.
+        r = self.api("GET", "/openapi.json", headers={"X-Padding": "p" * 6000})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.gw.get("/healthz").status, 200)
+
     def test_openapi_document_is_served(self):
         r = self.api("GET", "/openapi.json")
         self.assertEqual(r.status, 200, r)
