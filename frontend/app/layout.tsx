@@ -34,6 +34,11 @@ async function Header() {
                 <nav aria-label="Account" className="account-nav">
                     {user ? (
                         <>
+                            {user.role === 'operator' && (
+                                <Link href="/operator" className="button button-quiet">
+                                    Dashboard
+                                </Link>
+                            )}
                             <Link href="/trips" className="button button-quiet">
                                 My trips
                             </Link>

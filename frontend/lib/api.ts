@@ -342,6 +342,71 @@ export const api = {
         apiRequest<Payment>('/payments', { method: 'POST', token, body, headers: { 'Idempotency-Key': key } }),
 };
 
+// ---- Operators: listings, units, calendar, bookings on their listings, review replies (API.md "Inventory",
+// "Bookings", "Reviews"). Every call needs an operator's token; another operator's objects answer 404.
+
+/** The body of POST /listings; PATCH takes any subset (null resets an optional member). */
+export interface ListingInput {
+    title: string;
+    type: ListingType;
+    description: string;
+    city: string;
+    country: string;
+    timezone?: string | null;
+    address?: string | null;
+    latitude?: number | null;
+    longitude?: number | null;
+    amenities?: string[] | null;
+    photos?: string[] | null;
+    currency: string;
+    cancellation_policy: CancellationPolicy;
+}
+
+export interface UnitInput {
+    name: string;
+    description?: string | null;
+    max_guests: number;
+    quantity: number;
+    base_price: Money;
+}
+
+export interface CalendarChange {
+    from: string;
+    to: string;
+    quantity?: number;
+    price?: Money;
+    closed?: boolean;
+}
+
+/** A booking as the listing's operator sees it (the traveller's note included). */
+export interface OperatorBooking extends Booking {
+    note?: string | null;
+    refund?: Money;
+}
+
+export const operatorApi = {
+    listings: (token: string, query: { limit?: number; cursor?: string } = {}) =>
+        apiRequest<Page<Listing>>('/operator/listings', { token, query }),
+    createListing: (token: string, body: ListingInput) => apiRequest<Listing>('/listings', { method: 'POST', token, body }),
+    updateListing: (token: string, id: string, body: Partial<ListingInput>) =>
+        apiRequest<Listing>(`/listings/${encodeURIComponent(id)}`, { method: 'PATCH', token, body }),
+    archiveListing: (token: string, id: string) =>
+        apiRequest<void>(`/listings/${encodeURIComponent(id)}`, { method: 'DELETE', token }),
+    createUnit: (token: string, listingId: string, body: UnitInput) =>
+        apiRequest<Unit>(`/listings/${encodeURIComponent(listingId)}/units`, { method: 'POST', token, body }),
+    setCalendar: (token: string, listingId: string, unitId: string, body: CalendarChange) =>
+        apiRequest<{ items: AvailabilityDay[] }>(
+            `/listings/${encodeURIComponent(listingId)}/units/${encodeURIComponent(unitId)}/calendar`,
+            { method: 'PUT', token, body },
+        ),
+    bookings: (token: string, query: { listing_id?: string; status?: string; limit?: number; cursor?: string } = {}) =>
+        apiRequest<Page<OperatorBooking>>('/operator/bookings', { token, query }),
+    completeBooking: (token: string, id: string) =>
+        apiRequest<OperatorBooking>(`/bookings/${encodeURIComponent(id)}/complete`, { method: 'POST', token, body: {} }),
+    reply: (token: string, reviewId: string, body: string) =>
+        apiRequest<Review>(`/reviews/${encodeURIComponent(reviewId)}/reply`, { method: 'POST', token, body: { body } }),
+};
+
 export interface Notification {
     id: string;
     type: string;

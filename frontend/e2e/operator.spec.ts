@@ -1,0 +1,121 @@
+// The operator's back office in a real browser: an operator signs up, finds
+// the Dashboard, creates a listing (a mistake is shown next to its field and
+// what was typed is kept), adds a unit with a price, sees both on the
+// dashboard, and sets a price over a range of dates in the calendar editor.
+// A traveller gets a clear 403, an anonymous visitor the log-in page.
+import { expect, test, type Page } from '@playwright/test';
+
+function day(n: number): string {
+    const d = new Date();
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+}
+
+const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+async function signUp(page: Page, name: string, operator: boolean) {
+    await page.goto('/signup');
+    await page.getByLabel('Your name').fill(name);
+    await page.getByLabel('Email').fill(`${operator ? 'op' : 'tr'}-${unique()}@example.com`);
+    await page.getByLabel('Password').fill('correct horse battery');
+    if (operator) await page.getByRole('radio', { name: /list my stays/ }).check();
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page.getByText('Signed in as')).toContainText(name);
+}
+
+test('an operator creates a listing with a unit and a price, and sets a price over a range', async ({ page }) => {
+    test.setTimeout(120_000);
+    const title = `Casa Operadora ${unique()}`;
+    await signUp(page, 'Otto Operator', true);
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await expect(page).toHaveURL(/\/operator$/);
+    await expect(page.getByText('No listings yet')).toBeVisible();
+    await page.getByRole('link', { name: 'New listing' }).click();
+
+    await page.getByLabel('Title', { exact: true }).fill(title);
+    await page.getByLabel('Type', { exact: true }).selectOption('apartment');
+    await page.getByLabel('Description', { exact: true }).fill('Two bedrooms over the river, a balcony for breakfast.');
+    await page.getByLabel('Address', { exact: true }).fill('Rua do Rio 7');
+    await page.getByLabel('City', { exact: true }).fill('Porto');
+    await page.getByLabel('Country', { exact: true }).fill('PT');
+    await page.getByLabel('Time zone', { exact: true }).fill('Mars/Olympus_Mons');
+    await page.getByLabel('Currency', { exact: true }).fill('EUR');
+    await page.getByLabel('Latitude', { exact: true }).fill('41.1407');
+    await page.getByLabel('Longitude', { exact: true }).fill('-8.6110');
+    await page.getByLabel('Amenities', { exact: true }).fill('wifi, Balcony, wifi');
+    await page.getByLabel('Free cancellation until (hours before check-in)').fill('48');
+    await page.getByLabel('Refund after that (%)').fill('50');
+    await page.getByRole('button', { name: 'Create listing' }).click();
+
+    // The API refuses the time zone: the message is next to that field and what was typed is still there.
+    await expect(page.locator('#f-timezone-error')).toContainText('time zone');
+    await expect(page.getByLabel('Time zone', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+    await expect(page.getByLabel('Title', { exact: true })).toHaveValue(title);
+    await expect(page.getByLabel('Type', { exact: true })).toHaveValue('apartment');
+    await expect(page.getByLabel('Latitude', { exact: true })).toHaveValue('41.1407');
+    await page.getByLabel('Time zone', { exact: true }).fill('Europe/Lisbon');
+    await page.getByRole('button', { name: 'Create listing' }).click();
+    await expect(page).toHaveURL(/\/operator\/listings\/[0-9a-f-]{36}\?created=1$/);
+    const listingId = new URL(page.url()).pathname.split('/').pop() as string;
+    await expect(page.getByRole('heading', { level: 1, name: title })).toBeVisible();
+    await expect(page.getByText('wifi, balcony')).toBeVisible();
+
+    // A price with too many decimals is caught; then the unit is added with 95.50 euros (9550 cents).
+    await page.getByLabel('Unit name', { exact: true }).fill('River apartment');
+    await page.getByLabel('Max guests', { exact: true }).fill('4');
+    await page.getByLabel('Quantity', { exact: true }).fill('2');
+    await page.getByLabel('Base price', { exact: true }).fill('95.505');
+    await page.getByRole('button', { name: 'Add unit' }).click();
+    await expect(page.locator('#f-base_price-error')).toContainText('2 decimal places');
+    await expect(page.getByLabel('Unit name', { exact: true })).toHaveValue('River apartment');
+    await page.getByLabel('Base price', { exact: true }).fill('95.50');
+    await page.getByRole('button', { name: 'Add unit' }).click();
+    const units = page.getByTestId('units');
+    await expect(units.getByRole('row').filter({ hasText: 'River apartment' })).toContainText('€95.50');
+
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    const row = page.getByTestId('operator-listings').getByRole('row').filter({ hasText: title });
+    await expect(row).toContainText('Active');
+    await expect(row).toContainText('Porto, PT');
+    await expect(row.getByRole('cell').last()).toHaveText('1');
+
+    // The calendar editor: 120 euros from day+3 to day+5 (both included); the days around keep 95.50.
+    await row.getByRole('link', { name: title }).click();
+    await page.getByRole('link', { name: 'Calendar of River apartment' }).click();
+    await expect(page).toHaveURL(new RegExp(`/operator/listings/${listingId}/units/[0-9a-f-]{36}/calendar$`));
+    const cal = page.getByTestId('calendar');
+    await expect(cal.locator(`tr[data-date="${day(3)}"]`)).toContainText('€95.50');
+    await page.getByLabel('From', { exact: true }).fill(day(3));
+    await page.getByLabel('To', { exact: true }).fill(day(5));
+    await page.getByLabel('Price', { exact: true }).fill('120');
+    await page.getByRole('button', { name: 'Apply to range' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Updated 3 dates' })).toBeVisible();
+    for (const n of [3, 4, 5]) await expect(cal.locator(`tr[data-date="${day(n)}"]`)).toContainText('€120.00');
+    await expect(cal.locator(`tr[data-date="${day(2)}"]`)).toContainText('€95.50');
+    await expect(cal.locator(`tr[data-date="${day(6)}"]`)).toContainText('€95.50');
+
+    // Close one date; "To" before "From" is refused next to the field.
+    await page.getByLabel('From', { exact: true }).fill(day(10));
+    await page.getByLabel('To', { exact: true }).fill(day(9));
+    await page.getByRole('button', { name: 'Apply to range' }).click();
+    await expect(page.locator('#f-to-error')).toContainText('cannot be before');
+    await page.getByLabel('To', { exact: true }).fill(day(10));
+    await page.getByLabel('Closed', { exact: true }).check();
+    await page.getByRole('button', { name: 'Apply to range' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Updated 1 date' })).toBeVisible();
+    await expect(cal.locator(`tr[data-date="${day(10)}"]`)).toContainText('Closed');
+
+    // The public listing page quotes the new price for those nights.
+    await page.goto(`/listings/${listingId}?check_in=${day(3)}&check_out=${day(5)}&guests=2`);
+    await expect(page.getByText('€240.00').first()).toBeVisible();
+});
+
+test('a traveller gets a 403 page, an anonymous visitor the log-in page', async ({ page }) => {
+    await page.goto('/operator/bookings');
+    await expect(page).toHaveURL(/\/login\?next=%2Foperator%2Fbookings$/);
+    await signUp(page, 'Tara Traveller', false);
+    await expect(page.getByRole('link', { name: 'Dashboard' })).toHaveCount(0);
+    await page.goto('/operator');
+    await expect(page.getByRole('heading', { name: 'Operators only' })).toBeVisible();
+    await expect(page.getByRole('alert')).toContainText('403');
+});
