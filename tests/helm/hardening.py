@@ -15,7 +15,12 @@ Job) and every container in it:
 - every Deployment that runs more than one pod has a PodDisruptionBudget and
   an HPA; the gateway, auth and the web app run at least two;
 - a deny-all NetworkPolicy exists, and the traffic the policies allow between
-  the release's pods is exactly the set of edges the code makes (EDGES).
+  the release's pods is exactly the set of edges the code makes (APP_EDGES,
+  STORE_EDGES);
+- every ROAM_*_URL names a Service of the release and one of its ports, every
+  secretKeyRef a key the chart's Secret has; the migrations Job is a
+  pre-upgrade hook running `roam-<name> --migrate` for each of the six
+  services with a database.
 
 --self-test also breaks a copy of the objects in each of those ways and
 checks that every break is reported, so the checks themselves can fail.
@@ -245,8 +250,61 @@ def check_network(objs):
     return errors
 
 
+DB_SERVICES = {"auth", "inventory", "booking", "payment", "review", "notification"}
+
+
+def check_wiring(objs):
+    """URLs point at Services that exist, secrets at keys that exist, migrations run as hooks."""
+    errors = []
+    services = {o["metadata"]["name"]: {p["port"] for p in o["spec"]["ports"]}
+                for o in objs if o["kind"] == "Service"}
+    secrets = {o["metadata"]["name"]: set(o.get("data") or {}) | set(o.get("stringData") or {})
+               for o in objs if o["kind"] == "Secret"}
+    for o in objs:
+        if o["kind"] not in WORKLOADS:
+            continue
+        for c in pod_template(o)["spec"]["containers"]:
+            where = f'{o["kind"]}/{o["metadata"]["name"]} container {c["name"]}'
+            for e in c.get("env") or []:
+                ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if ref and ref["name"] in secrets and ref["key"] not in secrets[ref["name"]]:
+                    errors.append(f"{where}: {e['name']} reads key {ref['key']} that Secret {ref['name']} lacks")
+                if ref and secrets and ref["name"] not in secrets:
+                    errors.append(f"{where}: {e['name']} reads Secret {ref['name']}, which the chart does not make")
+                value = e.get("value") or ""
+                if e["name"].startswith("ROAM_") and e["name"].endswith("_URL") and "://" in value:
+                    host_port = value.split("://", 1)[1].split("@")[-1].split("/")[0]
+                    host, _, port = host_port.partition(":")
+                    if "." in host:
+                        continue  # an external server, outside the release
+                    if host not in services:
+                        errors.append(f"{where}: {e['name']} points at {host}, which is not a Service")
+                    elif not port or int(port) not in services[host]:
+                        errors.append(f"{where}: {e['name']} uses port {port or '(none)'}, not one of {host}'s")
+    jobs = [o for o in objs if o["kind"] == "Job" and component(o["metadata"].get("labels")) == "migrations"]
+    if len(jobs) != 1:
+        errors.append(f"{len(jobs)} migrations Jobs, expected 1")
+    for job in jobs:
+        hooks = (job["metadata"].get("annotations") or {}).get("helm.sh/hook", "").split(",")
+        if "pre-upgrade" not in hooks:
+            errors.append("the migrations Job is not a pre-upgrade hook")
+        if "pre-install" not in hooks and "post-install" not in hooks:
+            errors.append("the migrations Job does not run on install")
+        ran = set()
+        for c in pod_template(job)["spec"]["containers"]:
+            argv = (c.get("command") or []) + (c.get("args") or [])
+            if argv[-1:] != ["--migrate"] or argv[:1] != [f"roam-{c['name']}"]:
+                errors.append(f"the migrations Job's {c['name']} container runs {argv}, not roam-{c['name']} --migrate")
+            if not any(e["name"] == "ROAM_DATABASE_URL" for e in c.get("env") or []):
+                errors.append(f"the migrations Job's {c['name']} container has no ROAM_DATABASE_URL")
+            ran.add(c["name"])
+        if ran != DB_SERVICES:
+            errors.append(f"the migrations Job migrates {sorted(ran)}, not {sorted(DB_SERVICES)}")
+    return errors
+
+
 def check(objs):
-    return check_workloads(objs) + check_replicas(objs) + check_network(objs)
+    return check_workloads(objs) + check_replicas(objs) + check_network(objs) + check_wiring(objs)
 
 
 def first(objs, kind, comp=None):
@@ -257,7 +315,7 @@ def first(objs, kind, comp=None):
 
 
 def self_test(objs):
-    """Each break must be reported; returns the names of those that were not."""
+    """Each break must be reported; returns those that were not, and how many were tried."""
     def c0(o):
         return pod_template(o)["spec"]["containers"][0]
 
@@ -292,17 +350,28 @@ def self_test(objs):
         .update(automountServiceAccountToken=True),
         "no scrape annotations": lambda o: pod_template(first(o, "Deployment", "inventory"))["metadata"]
         .update(annotations={}),
+        "URL to a missing Service": lambda o: next(
+            e for e in c0(first(o, "Deployment", "payment"))["env"] if e["name"] == "ROAM_BOOKING_URL")
+        .update(value="http://roam-bookings:8083"),
+        "URL on the wrong port": lambda o: next(
+            e for e in c0(first(o, "Deployment", "gateway"))["env"] if e["name"] == "ROAM_AUTH_URL")
+        .update(value="http://roam-auth:8080"),
+        "missing Secret key": lambda o: first(o, "Secret")["data"].pop("internal-secret"),
+        "migrations not pre-upgrade": lambda o: first(o, "Job", "migrations")["metadata"]["annotations"]
+        .update({"helm.sh/hook": "post-install"}),
+        "a service not migrated": lambda o: pod_template(first(o, "Job", "migrations"))["spec"]["containers"].pop(),
     }
-    missed = []
+    missed, applied = [], 0
     for what, brk in breaks.items():
         broken = copy.deepcopy(objs)
         try:
             brk(broken)
         except LookupError:
             continue  # nothing of that kind here (e.g. no StatefulSet with external servers)
+        applied += 1
         if not check(broken):
             missed.append(what)
-    return missed
+    return missed, applied
 
 
 def main(argv):
@@ -318,11 +387,11 @@ def main(argv):
         workloads = sum(o["kind"] in WORKLOADS for o in objs)
         print(f"hardening: {f}: {workloads} workloads, {len(errors)} problems")
         if self_testing and not errors:
-            missed = self_test(objs)
+            missed, applied = self_test(objs)
             for m in missed:
                 print(f"{f}: self-test: breaking it ({m}) went unnoticed")
             failed |= bool(missed)
-            print(f"hardening: {f}: self-test {'FAILED' if missed else 'ok'}")
+            print(f"hardening: {f}: self-test {'FAILED' if missed else 'ok'}: {applied} breaks, {len(missed)} unnoticed")
     return 1 if failed else 0
 
 
