@@ -17,6 +17,21 @@ interface Props {
     action?: typeof postReview;
 }
 
+/** A star drawn as SVG, so that it has the same size and shape whatever fonts the device has. */
+function StarIcon({ filled }: { filled: boolean }) {
+    return (
+        <svg viewBox="0 0 24 24" width="32" height="32" aria-hidden="true" focusable="false">
+            <path
+                d="M12 2.5l2.9 6.1 6.6.8-4.9 4.6 1.3 6.6L12 17.3l-5.9 3.3 1.3-6.6-4.9-4.6 6.6-.8z"
+                fill={filled ? 'currentColor' : 'none'}
+                stroke="currentColor"
+                strokeWidth="1.6"
+                strokeLinejoin="round"
+            />
+        </svg>
+    );
+}
+
 function Counter({ id, count, max }: { id: string; count: number; max: number }) {
     const over = count > max;
     return (
@@ -41,8 +56,10 @@ export function ReviewForm({ bookingId, listingId, action = postReview }: Props)
     const [rating, setRating] = useState(state.values?.rating ?? '');
     const [title, setTitle] = useState(state.values?.title ?? '');
     const [body, setBody] = useState(state.values?.body ?? '');
-    const errors = clientErrors && Object.keys(clientErrors).length ? clientErrors : state.errors;
-    const showServerMessage = !(clientErrors && Object.keys(clientErrors).length);
+    // After a submit the browser refused, the checks run again as one types, so a fixed field loses its error.
+    const live = clientErrors && Object.keys(clientErrors).length ? validateReview({ rating, title, body }) : null;
+    const errors = live ?? state.errors;
+    const showServerMessage = !live;
 
     const onSubmit = (e: FormEvent<HTMLFormElement>) => {
         const errs = validateReview({ rating, title, body });
@@ -81,7 +98,7 @@ export function ReviewForm({ bookingId, listingId, action = postReview }: Props)
                                 className="visually-hidden"
                             />
                             <label htmlFor={`rv-rating-${n}`} className={Number(rating) >= n ? 'star star-on' : 'star'} title={WORDS[n]}>
-                                <span aria-hidden="true">★</span>
+                                <StarIcon filled={Number(rating) >= n} />
                                 <span className="visually-hidden">
                                     {n} {n === 1 ? 'star' : 'stars'}, {WORDS[n].toLowerCase()}
                                 </span>

@@ -3,6 +3,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { NotificationList } from '@/components/NotificationList';
 import type { Notification } from '@/lib/api';
 
+// Rendering is slow on a busy machine (the first render of a file starts jsdom): no flakes from the 5 s default.
+vi.setConfig({ testTimeout: 30_000 });
+
 const n = (id: string, read = false): Notification => ({
     id, type: 'booking_confirmed', title: `Title ${id}`, body: `Body ${id}`, booking_id: null,
     created_at: '2026-11-20T10:00:00Z', read_at: read ? '2026-11-20T11:00:00Z' : null,

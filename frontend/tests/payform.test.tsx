@@ -2,6 +2,9 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import { PayForm } from '@/components/BookingForms';
 
+// Rendering is slow on a busy machine (the first render of a file starts jsdom): no flakes from the 5 s default.
+vi.setConfig({ testTimeout: 30_000 });
+
 describe('card form after a decline', () => {
     it('keeps the expiry, clears the card number and CVC, and sends a fresh key next time', async () => {
         const payAction = vi.fn(async () => ({ errors: {}, message: 'The card was declined. Try another card.', nextKey: 'key-2' }));

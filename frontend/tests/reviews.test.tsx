@@ -6,6 +6,9 @@ import { ApiError, type Review } from '@/lib/api';
 import type { FormState } from '@/lib/forms';
 import { averageText, charCount, findReviewed, histogramRows, reviewFailureMessage, validateReview } from '@/lib/reviews';
 
+// Rendering is slow on a busy machine (the first render of a file starts jsdom): no flakes from the 5 s default.
+vi.setConfig({ testTimeout: 30_000 });
+
 describe('review checks', () => {
     const ok = { rating: '4', title: 'Lovely', body: 'Quiet room.' };
 
@@ -108,6 +111,10 @@ describe('review form', () => {
         expect(screen.getByLabelText('Title')).toHaveAccessibleDescription('125 of 120 characters: 5 too many Use at most 120 characters (now 125).');
         expect(screen.getAllByRole('radio')[0]).toHaveFocus();
         expect(action).not.toHaveBeenCalled();
+        // Fixing a field takes its error away at once; the others stay until fixed.
+        fireEvent.change(screen.getByLabelText('Title'), { target: { value: 'Lovely' } });
+        expect(screen.queryByText(/Use at most 120 characters/)).toBeNull();
+        expect(screen.getByText('Choose a rating from 1 to 5 stars.')).toBeInTheDocument();
     });
 
     it("shows the service's answer and keeps what was typed", async () => {
