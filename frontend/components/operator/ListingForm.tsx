@@ -49,8 +49,9 @@ export function ListingForm({ mode, listingId, initial, timeZones, hasUnits = fa
         setClientErrors(errs);
         if (Object.keys(errs).length) {
             e.preventDefault();
-            const first = Object.keys(errs)[0];
-            e.currentTarget.querySelector<HTMLElement>(`[name="${first}"]`)?.focus();
+            // The first field in the form's order that has a mistake.
+            const first = Array.from(e.currentTarget.elements).find((el) => (el as HTMLInputElement).name in errs);
+            (first as HTMLElement | undefined)?.focus();
         }
     };
 

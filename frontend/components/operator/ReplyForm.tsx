@@ -11,7 +11,7 @@ export function ReplyForm({ reviewId, action = replyToReview }: { reviewId: stri
     const posted = !!state.message && !state.values;
     if (posted) return <FormMessage message={state.message} ok />;
     return (
-        <form action={formAction} className="op-form" key={JSON.stringify(state.values ?? null)}>
+        <form action={formAction} noValidate className="op-form" key={JSON.stringify(state.values ?? null)}>
             <FormMessage message={state.message} />
             <input type="hidden" name="review_id" value={reviewId} />
             <TextArea
