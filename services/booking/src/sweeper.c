@@ -1,5 +1,5 @@
 /*
- * The sweeper thread: every ROAM_BOOKING_SWEEP_INTERVAL_MS it
+ * The sweeper (a roam/task.h task): every ROAM_BOOKING_SWEEP_INTERVAL_MS it
  *   - expires unpaid bookings whose hold ran out (booking.expired),
  *   - completes confirmed bookings the day after check-out, listing time
  *     (booking.completed),
@@ -16,21 +16,17 @@
 #include <roam/httpc.h>
 #include <roam/idempotency.h>
 #include <roam/log.h>
+#include <roam/task.h>
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define SWEEP_BATCH "100"
 
 static roam_db_t *db;
-static long interval_ms, hold_ttl_s;
-static pthread_t thread;
-static int started, stopping;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static long hold_ttl_s;
+static uint64_t pruned_at_ns;
+static roam_task_t *task;
 
 long booking_hold_ttl_s(void) { return hold_ttl_s; }
 
@@ -89,55 +85,27 @@ static void sweep_once(roam_dbconn_t *c, int prune) {
     if (prune && roam_idem_prune(c, 1000) < 0) roam_warn("sweeper: idempotency keys not pruned");
 }
 
-static void *run(void *arg) {
-    (void)arg;
-    uint64_t last_prune = 0;
-    pthread_mutex_lock(&lock);
-    while (!stopping) {
-        pthread_mutex_unlock(&lock);
-        roam_dbconn_t *c = roam_db_acquire(db);
-        if (c != NULL) {
-            uint64_t now = roam_now_mono_ns();
-            int prune = now - last_prune > 60ull * 1000000000ull;
-            if (prune) last_prune = now;
-            sweep_once(c, prune);
-            roam_db_release(db, c);
-        }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval_ms / 1000;
-        until.tv_nsec += (interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&lock);
-        while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) != ETIMEDOUT) {
-        }
-    }
-    pthread_mutex_unlock(&lock);
-    roam_httpc_thread_cleanup();
-    return NULL;
+static long sweep_turn(void *ctx) {
+    (void)ctx;
+    roam_dbconn_t *c = roam_db_acquire(db);
+    if (c == NULL) return -1;
+    uint64_t now = roam_now_mono_ns();
+    int prune = pruned_at_ns == 0 || now - pruned_at_ns > 60ull * 1000000000ull;
+    if (prune) pruned_at_ns = now;
+    sweep_once(c, prune);
+    roam_db_release(db, c);
+    return -1;
 }
 
 int booking_sweeper_start(roam_daemon_t *d, char *errbuf, size_t errlen) {
     db = roam_daemon_db(d);
-    interval_ms = roam_config_int("ROAM_BOOKING_SWEEP_INTERVAL_MS", 1000, 10, 3600000);
+    long interval_ms = roam_config_int("ROAM_BOOKING_SWEEP_INTERVAL_MS", 1000, 10, 3600000);
     hold_ttl_s = roam_config_int("ROAM_BOOKING_HOLD_TTL_S", 900, 1, 86400);
-    if (pthread_create(&thread, NULL, run, NULL) != 0) {
-        snprintf(errbuf, errlen, "cannot start the sweeper thread");
-        return -1;
-    }
-    started = 1;
-    return 0;
+    task = roam_task_start("sweeper", interval_ms, sweep_turn, NULL, errbuf, errlen);
+    return task != NULL ? 0 : -1;
 }
 
 void booking_sweeper_stop(void) {
-    if (!started) return;
-    pthread_mutex_lock(&lock);
-    stopping = 1;
-    pthread_cond_signal(&wake);
-    pthread_mutex_unlock(&lock);
-    pthread_join(thread, NULL);
-    started = 0;
+    roam_task_stop(task);
+    task = NULL;
 }

@@ -2,7 +2,7 @@
  * The orphan-hold safety net. The booking service holds units before it
  * records the booking; if it dies in between, the hold has no booking and
  * nobody would ever release it. Each hold carries the booking's hold expiry
- * (expires_at); this thread releases holds still 'held' a grace period after
+ * (expires_at); this task (roam/task.h) releases holds still 'held' a grace period after
  * it. The booking service itself expires and releases its bookings at
  * expires_at, and never confirms a hold after it, so the grace period only
  * has to cover clock skew and its retries.
@@ -12,19 +12,14 @@
 #include <roam/common.h>
 #include <roam/config.h>
 #include <roam/log.h>
+#include <roam/task.h>
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 static roam_db_t *db;
-static long interval_ms, grace_s;
-static pthread_t thread;
-static int started, stopping;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static long grace_s;
+static roam_task_t *task;
 
 static void sweep(roam_dbconn_t *c) {
     char grace[24];
@@ -52,50 +47,25 @@ static void sweep(roam_dbconn_t *c) {
     PQclear(r);
 }
 
-static void *run(void *arg) {
-    (void)arg;
-    pthread_mutex_lock(&lock);
-    while (!stopping) {
-        pthread_mutex_unlock(&lock);
-        roam_dbconn_t *c = roam_db_acquire(db);
-        if (c != NULL) {
-            sweep(c);
-            roam_db_release(db, c);
-        }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval_ms / 1000;
-        until.tv_nsec += (interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&lock);
-        while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) != ETIMEDOUT) {
-        }
+static long sweep_turn(void *ctx) {
+    (void)ctx;
+    roam_dbconn_t *c = roam_db_acquire(db);
+    if (c != NULL) {
+        sweep(c);
+        roam_db_release(db, c);
     }
-    pthread_mutex_unlock(&lock);
-    return NULL;
+    return -1;
 }
 
 int inventory_hold_expiry_start(roam_daemon_t *d, char *errbuf, size_t errlen) {
     db = roam_daemon_db(d);
-    interval_ms = roam_config_int("ROAM_HOLD_SWEEP_INTERVAL_MS", 10000, 10, 3600000);
+    long interval_ms = roam_config_int("ROAM_HOLD_SWEEP_INTERVAL_MS", 10000, 10, 3600000);
     grace_s = roam_config_int("ROAM_HOLD_EXPIRY_GRACE_S", 600, 0, 86400);
-    if (pthread_create(&thread, NULL, run, NULL) != 0) {
-        snprintf(errbuf, errlen, "cannot start the hold expiry thread");
-        return -1;
-    }
-    started = 1;
-    return 0;
+    task = roam_task_start("hold expiry", interval_ms, sweep_turn, NULL, errbuf, errlen);
+    return task != NULL ? 0 : -1;
 }
 
 void inventory_hold_expiry_stop(void) {
-    if (!started) return;
-    pthread_mutex_lock(&lock);
-    stopping = 1;
-    pthread_cond_signal(&wake);
-    pthread_mutex_unlock(&lock);
-    pthread_join(thread, NULL);
-    started = 0;
+    roam_task_stop(task);
+    task = NULL;
 }

@@ -26,15 +26,13 @@
 #include <roam/config.h>
 #include <roam/httpc.h>
 #include <roam/log.h>
+#include <roam/task.h>
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAILER_IDLE_MS        1000    /* poll when nothing is due: rows of other replicas, retries */
 #define MAILER_ERROR_MS       1000    /* pause after the database failed */
@@ -51,17 +49,13 @@ static struct {
     const char *auth_url;
     const char *internal_header; /* borrowed from roam/httpc.h */
 
-    pthread_t thread;
-    int started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
-    int wake;
+    roam_task_t *task;
+    CURL *curl; /* used by the task's thread only */
 
     atomic_llong sent;
     atomic_llong failed;
     atomic_llong dead; /* rows in the dead state as last counted; -1 before the first count */
-} M = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} M;
 
 /* ---- metrics ---------------------------------------------------------------- */
 
@@ -318,41 +312,13 @@ static long housekeeping(void) {
     return wait;
 }
 
-static void *mailer_main(void *arg) {
-    (void)arg;
-    CURL *h = curl_easy_init();
-    if (h == NULL) {
-        roam_error("mailer: curl_easy_init failed; no email will be sent by this replica");
-        return NULL;
-    }
-    for (;;) {
-        pthread_mutex_lock(&M.mu);
-        int stop = M.stop;
-        M.wake = 0;
-        pthread_mutex_unlock(&M.mu);
-        if (stop) break;
-
-        int rc = send_one(h);
-        if (rc == 1) continue;
-        long wait = rc == 0 ? housekeeping() : MAILER_ERROR_MS;
-        if (wait <= 0) continue;
-
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += wait / 1000;
-        until.tv_nsec += (wait % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&M.mu);
-        while (!M.stop && !M.wake)
-            if (pthread_cond_timedwait(&M.cv, &M.mu, &until) == ETIMEDOUT) break;
-        pthread_mutex_unlock(&M.mu);
-    }
-    curl_easy_cleanup(h);
-    roam_httpc_thread_cleanup();
-    return NULL;
+/* One turn: sends the next due email, or waits until one is due (or a wake). */
+static long mailer_turn(void *ctx) {
+    (void)ctx;
+    int rc = send_one(M.curl);
+    if (rc == 1) return 0;
+    long wait = rc == 0 ? housekeeping() : MAILER_ERROR_MS;
+    return wait > 0 ? wait : 0;
 }
 
 /* ---- start and stop ----------------------------------------------------------- */
@@ -385,30 +351,28 @@ int notif_mailer_start(roam_daemon_t *d, char *errbuf, size_t errlen) {
     atomic_store(&M.failed, 0);
     atomic_store(&M.dead, -1);
     roam_metrics_register(collect, NULL);
-    M.stop = 0;
-    if (pthread_create(&M.thread, NULL, mailer_main, NULL) != 0) {
-        snprintf(errbuf, errlen, "cannot start the mailer thread");
+    M.curl = curl_easy_init();
+    if (M.curl == NULL) {
+        snprintf(errbuf, errlen, "mailer: curl_easy_init failed");
         return -1;
     }
-    M.started = 1;
+    M.task = roam_task_start("mailer", MAILER_IDLE_MS, mailer_turn, NULL, errbuf, errlen);
+    if (M.task == NULL) {
+        curl_easy_cleanup(M.curl);
+        M.curl = NULL;
+        return -1;
+    }
     roam_info("mailer: sending from %s (%ld attempts, first retry after %ld ms)", M.from, M.max_attempts, M.base_ms);
     return 0;
 }
 
-void notif_mailer_wake(void) {
-    pthread_mutex_lock(&M.mu);
-    M.wake = 1;
-    pthread_cond_signal(&M.cv);
-    pthread_mutex_unlock(&M.mu);
-}
+void notif_mailer_wake(void) { roam_task_wake(M.task); }
 
 void notif_mailer_stop(void) {
-    if (!M.started) return;
-    pthread_mutex_lock(&M.mu);
-    M.stop = 1;
-    pthread_cond_signal(&M.cv);
-    pthread_mutex_unlock(&M.mu);
-    pthread_join(M.thread, NULL);
-    M.started = 0;
+    if (M.task == NULL) return;
+    roam_task_stop(M.task);
+    M.task = NULL;
+    curl_easy_cleanup(M.curl);
+    M.curl = NULL;
     M.internal_header = NULL;
 }

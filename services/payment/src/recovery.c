@@ -14,17 +14,14 @@
 #include <roam/config.h>
 #include <roam/idempotency.h>
 #include <roam/log.h>
+#include <roam/task.h>
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-static pthread_t thread;
-static int started;
-static atomic_int stopping;
-static long age_s, interval_ms;
+static roam_task_t *task;
+static long age_s;
+static int64_t pruned_at_ms;
 static roam_db_t *pool;
 
 /* Resolves one attempt. 1 if recorded, 0 if someone else had it, or a ROAM_E* code. */
@@ -79,43 +76,29 @@ int payment_recover(roam_db_t *db, long age) {
     return done;
 }
 
-static void *run(void *arg) {
-    (void)arg;
-    int64_t last_prune = 0;
-    while (!atomic_load(&stopping)) {
-        payment_recover(pool, age_s);
-        if (roam_now_ms() - last_prune > 60000) {
-            roam_dbconn_t *c = roam_db_acquire(pool);
-            if (c != NULL) {
-                if (roam_idem_prune(c, 1000) < 0) roam_warn("recovery: idempotency keys not pruned");
-                roam_db_release(pool, c);
-            }
-            last_prune = roam_now_ms();
+static long recovery_turn(void *ctx) {
+    (void)ctx;
+    payment_recover(pool, age_s);
+    if (pruned_at_ms == 0 || roam_now_ms() - pruned_at_ms > 60000) {
+        roam_dbconn_t *c = roam_db_acquire(pool);
+        if (c != NULL) {
+            if (roam_idem_prune(c, 1000) < 0) roam_warn("recovery: idempotency keys not pruned");
+            roam_db_release(pool, c);
         }
-        for (long slept = 0; slept < interval_ms && !atomic_load(&stopping); slept += 50) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        pruned_at_ms = roam_now_ms();
     }
-    return NULL;
+    return -1;
 }
 
 int payment_recovery_start(roam_daemon_t *d, char *errbuf, size_t errlen) {
     age_s = roam_config_int("ROAM_PAYMENT_RECOVERY_AGE_S", 60, 1, 86400);
-    interval_ms = roam_config_int("ROAM_PAYMENT_RECOVERY_INTERVAL_MS", 5000, 50, 3600000);
+    long interval_ms = roam_config_int("ROAM_PAYMENT_RECOVERY_INTERVAL_MS", 5000, 50, 3600000);
     pool = roam_daemon_db(d);
-    atomic_store(&stopping, 0);
-    if (pthread_create(&thread, NULL, run, NULL) != 0) {
-        snprintf(errbuf, errlen, "cannot start the recovery thread");
-        return -1;
-    }
-    started = 1;
-    return 0;
+    task = roam_task_start("payment recovery", interval_ms, recovery_turn, NULL, errbuf, errlen);
+    return task != NULL ? 0 : -1;
 }
 
 void payment_recovery_stop(void) {
-    if (!started) return;
-    atomic_store(&stopping, 1);
-    pthread_join(thread, NULL);
-    started = 0;
+    roam_task_stop(task);
+    task = NULL;
 }
