@@ -130,13 +130,20 @@ test('the whole journey: book, decline, pay, cancel; an operator lists a stay; c
         await shoot(traveller, '06-notifications');
     });
 
+    let cancelledUrl = '';
     await test.step('cancels and sees the refund', async () => {
         await traveller.getByRole('link', { name: 'View booking' }).first().click();
+        await expect(traveller).toHaveURL(/\/bookings\/[0-9a-f-]{36}$/);
+        cancelledUrl = new URL(traveller.url()).pathname;
         await traveller.getByRole('button', { name: 'Cancel booking…' }).click();
         await expect(traveller.getByText('If you cancel now, you will be refunded')).toContainText('€360.00');
         await traveller.getByRole('button', { name: 'Yes, cancel' }).click();
         await expect(traveller.getByRole('status')).toContainText('Your booking is cancelled. You will be refunded €360.00.');
         await expect(traveller.getByTestId('booking-status')).toHaveText('Cancelled');
+        // A cancelled stay has nothing to review, even by its URL.
+        await traveller.goto(`${cancelledUrl.replace('/bookings/', '/trips/')}/review`);
+        await expect(traveller.getByText('Only completed stays can be reviewed.')).toBeVisible();
+        await expect(traveller.getByRole('button', { name: 'Post review' })).toHaveCount(0);
     });
 
     const newCity = `Journeyton ${unique()}`;
@@ -179,11 +186,13 @@ test('the whole journey: book, decline, pay, cancel; an operator lists a stay; c
     });
 
     let reference = '';
+    let bookingUrl = '';
     await test.step('the traveller books a night starting today and pays', async () => {
         await traveller.getByRole('link', { name: newTitle }).click();
         await expect(traveller.getByRole('heading', { level: 1, name: newTitle })).toBeVisible();
         await traveller.getByRole('button', { name: 'Reserve' }).first().click();
         await expect(traveller).toHaveURL(/\/bookings\/[0-9a-f-]{36}$/);
+        bookingUrl = new URL(traveller.url()).pathname;
         await expect(traveller.getByTestId('booking-total')).toHaveText('€95.00');
         reference = ((await traveller.getByText(/Booking RM-/).textContent()) ?? '').match(/RM-[A-Z0-9]+/)?.[0] ?? '';
         expect(reference).not.toBe('');
@@ -237,5 +246,13 @@ test('the whole journey: book, decline, pay, cancel; an operator lists a stay; c
         await expect(reviews.getByTestId('review-summary')).toContainText('5.0 out of 5 · 1 review');
         await expect(reviews.getByText('5 stars: 1 review (100%)')).toBeAttached();
         await shoot(traveller, '11-listing-reviewed');
+    });
+
+    await test.step('the booking page says Reviewed and the form is not offered twice', async () => {
+        await traveller.goto(bookingUrl);
+        await expect(traveller.getByRole('region', { name: 'Your review' })).toContainText('Reviewed');
+        await traveller.goto(`${bookingUrl.replace('/bookings/', '/trips/')}/review`);
+        await expect(traveller.getByText('You have already reviewed this stay.')).toBeVisible();
+        await expect(traveller.getByRole('button', { name: 'Post review' })).toHaveCount(0);
     });
 });

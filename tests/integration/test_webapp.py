@@ -22,10 +22,12 @@ installs both).
 Run: tests/run --integration -k WebApp
 """
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 import uuid
 from pathlib import Path
@@ -62,9 +64,17 @@ class WebAppTest(StackTestCase):
     @classmethod
     def setUpStack(cls, stack):
         env = dict(os.environ, NEXT_TELEMETRY_DISABLED="1")
-        if build_is_stale():
-            subprocess.run(["npm", "run", "build"], cwd=FRONTEND, env=env, check=True,
-                           stdout=subprocess.DEVNULL, timeout=600)
+        # One build at a time on this machine (two test runs would write .next together), and a private copy
+        # of the standalone server, so that a later rebuild cannot change the files under this run's server.
+        server_dir = stack.tmp / "webapp"
+        with open(Path(tempfile.gettempdir()) / "roam-webapp-build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if build_is_stale():
+                b = subprocess.run(["npm", "run", "build"], cwd=FRONTEND, env=env, capture_output=True, text=True,
+                                   timeout=600)
+                if b.returncode != 0:
+                    raise RuntimeError(f"the web app's build failed:\n{b.stdout[-4000:]}\n{b.stderr[-2000:]}")
+            shutil.copytree(SERVER.parent, server_dir, symlinks=True)
         stack.start_postgres()
         stack.start_redis()
         stack.start_broker()
@@ -112,7 +122,7 @@ class WebAppTest(StackTestCase):
 
         port = free_port()
         cls.web_url = f"http://127.0.0.1:{port}"
-        stack._spawn("webapp", ["node", str(SERVER)], dict(
+        stack._spawn("webapp", ["node", str(server_dir / "server.js")], dict(
             env, PORT=str(port), HOSTNAME="127.0.0.1", ROAM_GATEWAY_URL=cls.gateway.url))
         wait_until(lambda: http("GET", cls.web_url + "/").status == 200 if _port_answers(port) else False,
                    timeout=30, message="the web app did not answer on /")
