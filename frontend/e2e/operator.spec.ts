@@ -2,7 +2,10 @@
 // the Dashboard, creates a listing (a mistake is shown next to its field and
 // what was typed is kept), adds a unit with a price, sees both on the
 // dashboard, and sets a price over a range of dates in the calendar editor.
-// A traveller gets a clear 403, an anonymous visitor the log-in page.
+// A traveller's booking shows as held in the calendar (lowering the quantity
+// below it is refused in plain words), the operator marks the stay checked
+// out and replies to the guest's review. A traveller gets a clear 403, an
+// anonymous visitor the log-in page.
 import { expect, test, type Page } from '@playwright/test';
 
 function day(n: number): string {
@@ -117,5 +120,99 @@ test('a traveller gets a 403 page, an anonymous visitor the log-in page', async 
     await expect(page.getByRole('link', { name: 'Dashboard' })).toHaveCount(0);
     await page.goto('/operator');
     await expect(page.getByRole('heading', { name: 'Operators only' })).toBeVisible();
-    await expect(page.getByRole('alert')).toContainText('403');
+    await expect(page.locator('.alert[role=alert]')).toContainText('403');
+});
+
+/** A listing in UTC with one unit of two at 80 euros, through the operator pages; returns its id. */
+async function newListing(page: Page, title: string): Promise<string> {
+    await page.goto('/operator/listings/new');
+    await page.getByLabel('Title', { exact: true }).fill(title);
+    await page.getByLabel('Description', { exact: true }).fill('A quiet room by the park.');
+    await page.getByLabel('City', { exact: true }).fill('Braga');
+    await page.getByLabel('Country', { exact: true }).fill('Portugal');
+    await page.getByLabel('Time zone', { exact: true }).fill('UTC');
+    await page.getByLabel('Currency', { exact: true }).fill('EUR');
+    await page.getByRole('button', { name: 'Create listing' }).click();
+    await expect(page).toHaveURL(/\/operator\/listings\/[0-9a-f-]{36}\?created=1$/);
+    await page.getByLabel('Unit name', { exact: true }).fill('Park room');
+    await page.getByLabel('Quantity', { exact: true }).fill('2');
+    await page.getByLabel('Base price', { exact: true }).fill('80');
+    await page.getByRole('button', { name: 'Add unit' }).click();
+    await expect(page.getByTestId('units')).toContainText('€80.00');
+    return new URL(page.url()).pathname.split('/').pop() as string;
+}
+
+test('held and booked units, a refused quantity, Mark checked out, and a reply to the review', async ({ browser }) => {
+    test.setTimeout(180_000);
+    const op = await (await browser.newContext()).newPage();
+    const guest = await (await browser.newContext()).newPage();
+    const title = `Parque ${unique()}`;
+    await signUp(op, 'Paula Operator', true);
+    const listingId = await newListing(op, title);
+
+    // The traveller reserves tonight (held until paid).
+    await signUp(guest, 'Gil Guest', false);
+    await guest.goto(`/listings/${listingId}?check_in=${day(0)}&check_out=${day(1)}&guests=2`);
+    await guest.getByRole('button', { name: 'Reserve' }).first().click();
+    await expect(guest).toHaveURL(/\/bookings\/[0-9a-f-]{36}$/);
+    const reference = ((await guest.getByText(/Booking RM-/).textContent()) ?? '').match(/RM-[A-Z0-9]+/)?.[0] ?? '';
+    expect(reference).not.toBe('');
+
+    await op.getByRole('link', { name: 'Calendar of Park room' }).click();
+    const tonight = op.getByTestId('calendar').locator(`tr[data-date="${day(0)}"]`);
+    await expect(tonight.locator('td[data-label="Held"]')).toHaveText('1');
+    await expect(tonight.locator('td[data-label="Left to sell"]')).toHaveText('1');
+    await op.getByLabel('From', { exact: true }).fill(day(0));
+    await op.getByLabel('To', { exact: true }).fill(day(1));
+    await op.getByLabel('Quantity', { exact: true }).fill('0');
+    await op.getByRole('button', { name: 'Apply to range' }).click();
+    await expect(op.locator('.alert[role=alert]')).toContainText('Nothing was changed');
+    await expect(op.locator('.alert[role=alert]')).toContainText('held or booked');
+    await expect(tonight.locator('td[data-label="Quantity"]')).toHaveText('2');
+
+    // Paid: the booking is confirmed, and the operator marks the stay checked out.
+    await guest.getByLabel('Card number').fill('4242 4242 4242 4242');
+    await guest.getByLabel('Expiry month').fill('12');
+    await guest.getByLabel('Expiry year').fill(String(new Date().getUTCFullYear() + 3));
+    await guest.getByLabel('CVC').fill('123');
+    await guest.getByRole('button', { name: /^Pay/ }).click();
+    await expect(guest.getByRole('status').filter({ hasText: 'Confirmed' })).toBeVisible({ timeout: 30_000 });
+
+    await op.reload();
+    await expect(tonight.locator('td[data-label="Booked"]')).toHaveText('1');
+    await expect(tonight.locator('td[data-label="Held"]')).toHaveText('0');
+    await op.getByRole('link', { name: 'Bookings', exact: true }).click();
+    const row = op.getByRole('row').filter({ hasText: reference });
+    await expect(row).toContainText('Gil Guest');
+    await expect(row).toContainText('Confirmed');
+    await expect(row).toContainText('€80.00');
+    await row.getByRole('button', { name: 'Mark checked out' }).click();
+    await expect(op.getByRole('row').filter({ hasText: reference })).toContainText('Completed');
+    await expect(op.getByRole('row').filter({ hasText: reference }).getByRole('button', { name: 'Mark checked out' })).toHaveCount(0);
+    // The status filter finds it among the completed ones.
+    await op.getByLabel('Status').selectOption('completed');
+    await op.getByRole('button', { name: 'Show' }).click();
+    await expect(op).toHaveURL(/status=completed/);
+    await expect(op.getByRole('row').filter({ hasText: reference })).toBeVisible();
+
+    // The guest reviews the stay; the operator replies from Reviews; the reply is on the listing page.
+    await guest.goto('/trips');
+    await guest.getByRole('link', { name: `Write a review of ${title}` }).click();
+    await guest.getByRole('radio', { name: /^1 star/ }).focus();
+    for (let i = 0; i < 3; i++) await guest.keyboard.press('ArrowRight');
+    await expect(guest.getByRole('radio', { name: /^4 stars/ })).toBeChecked();
+    await guest.getByLabel('Title').fill('Green and quiet');
+    await guest.getByLabel('Your review').fill('Birdsong in the morning, a friendly welcome.');
+    await guest.getByRole('button', { name: 'Post review' }).click();
+    await expect(guest).toHaveURL(/\/trips\?reviewed=/);
+
+    await op.getByRole('link', { name: 'Reviews', exact: true }).click();
+    const review = op.getByRole('article', { name: 'Green and quiet' });
+    await expect(review).toContainText('Gil Guest');
+    await review.getByLabel('Your reply').fill('Thank you, Gil! Come back in spring.');
+    await review.getByRole('button', { name: 'Post reply' }).click();
+    await expect(op.getByRole('article', { name: 'Green and quiet' })).toContainText('Thank you, Gil! Come back in spring.');
+    await expect(op.getByRole('article', { name: 'Green and quiet' }).getByRole('button', { name: 'Post reply' })).toHaveCount(0);
+    await guest.goto(`/listings/${listingId}`);
+    await expect(guest.getByText('Thank you, Gil! Come back in spring.')).toBeVisible();
 });
