@@ -120,6 +120,27 @@ class WebAppTest(StackTestCase):
             INSERT INTO review.listing_ratings (listing_id, count, sum, n3, n5) VALUES ('{cls.listing_id}', 2, 8, 1, 1);
         """)
 
+        # A second listing with twelve reviews (more than the listing page's ten), for "More reviews" and sorting.
+        r = http("POST", cls.gateway.url + API + "/listings", {
+            "title": "Quiet Courtyard Flats", "type": "apartment", "description": "Flats around a shaded courtyard.",
+            "city": cls.city, "country": "Portugal", "timezone": "Europe/Lisbon", "currency": "EUR",
+            "cancellation_policy": {"free_cancellation_hours": 48, "refund_percent_after": 0}}, headers=op)
+        assert r.status == 201, r
+        cls.reviews_listing_id = r.json()["id"]
+        stack.psql(f"""
+            INSERT INTO review.reviews (id, listing_id, booking_id, user_id, operator_id, author_name, rating, title,
+                                        body, reply_body, replied_at, created_at)
+            SELECT gen_random_uuid(), '{cls.reviews_listing_id}', gen_random_uuid(), gen_random_uuid(), '{operator_id}',
+                   'Guest ' || i, i % 5 + 1, 'Visit ' || lpad(i::text, 2, '0'), 'Stay number ' || i || '.',
+                   CASE WHEN i = 11 THEN 'Glad you came back!' END, CASE WHEN i = 11 THEN now() END,
+                   now() - make_interval(hours => i)
+            FROM generate_series(1, 12) AS i;
+            INSERT INTO review.listing_ratings (listing_id, count, sum, n1, n2, n3, n4, n5)
+            SELECT listing_id, count(*), sum(rating), count(*) FILTER (WHERE rating = 1), count(*) FILTER (WHERE rating = 2),
+                   count(*) FILTER (WHERE rating = 3), count(*) FILTER (WHERE rating = 4), count(*) FILTER (WHERE rating = 5)
+            FROM review.reviews WHERE listing_id = '{cls.reviews_listing_id}' GROUP BY listing_id;
+        """)
+
         port = free_port()
         cls.web_url = f"http://127.0.0.1:{port}"
         stack._spawn("webapp", ["node", str(server_dir / "server.js")], dict(
@@ -133,6 +154,7 @@ class WebAppTest(StackTestCase):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         print(f"\nweb app screenshots: {SCREENSHOTS}", file=sys.stderr, flush=True)
         env = dict(os.environ, WEB_URL=self.web_url, WEB_CITY=self.city, WEB_TITLE=self.title, WEB_LISTING_ID=self.listing_id,
+                   WEB_REVIEWS_LISTING_ID=self.reviews_listing_id,
                    WEB_SCREENSHOTS=str(SCREENSHOTS), NEXT_TELEMETRY_DISABLED="1", ROAM_CHROMIUM=CHROMIUM)
         node = shutil.which("node") or "node"
         # ROAM_WEB_SPECS narrows the run while working on one spec (e.g. "journey"); all of them by default.
