@@ -102,38 +102,40 @@ export default async function CalendarPage({ params, searchParams }: { params: P
                     </Link>
                 )}
             </nav>
-            <table className="op-table" aria-labelledby="dates-heading" data-testid="calendar">
-                <thead>
-                    <tr>
-                        <th scope="col">Date</th>
-                        <th scope="col" className="num">Price</th>
-                        <th scope="col" className="num">Quantity</th>
-                        <th scope="col" className="num">Held</th>
-                        <th scope="col" className="num">Booked</th>
-                        <th scope="col" className="num">Left to sell</th>
-                        <th scope="col">Sales</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {rows.map((r) => {
-                        const dow = new Date(`${r.date}T00:00:00Z`).getUTCDay();
-                        const cls = [r.closed ? 'closed' : '', dow === 0 || dow === 6 ? 'weekend' : ''].filter(Boolean).join(' ') || undefined;
-                        return (
-                            <tr key={r.date} className={cls} data-date={r.date}>
-                                <th scope="row" data-label="Date" style={{ fontWeight: 'inherit' }}>
-                                    {formatDay(r.date)}
-                                </th>
-                                <td data-label="Price" className="num">{formatMoney(r.price)}</td>
-                                <td data-label="Quantity" className="num">{r.quantity}</td>
-                                <td data-label="Held" className="num">{r.held}</td>
-                                <td data-label="Booked" className="num">{r.booked}</td>
-                                <td data-label="Left to sell" className="num">{r.available}</td>
-                                <td data-label="Sales">{r.closed ? 'Closed' : 'Open'}</td>
-                            </tr>
-                        );
-                    })}
-                </tbody>
-            </table>
+            <div className="op-scroll" tabIndex={0} role="region" aria-labelledby="dates-heading">
+                <table className="op-table op-table-wide" aria-labelledby="dates-heading" data-testid="calendar">
+                    <thead>
+                        <tr>
+                            <th scope="col">Date</th>
+                            <th scope="col" className="num">Price</th>
+                            <th scope="col" className="num">Quantity</th>
+                            <th scope="col" className="num">Held</th>
+                            <th scope="col" className="num">Booked</th>
+                            <th scope="col" className="num">Left to sell</th>
+                            <th scope="col">Sales</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {rows.map((r) => {
+                            const dow = new Date(`${r.date}T00:00:00Z`).getUTCDay();
+                            const cls = [r.closed ? 'closed' : '', dow === 0 || dow === 6 ? 'weekend' : ''].filter(Boolean).join(' ') || undefined;
+                            return (
+                                <tr key={r.date} className={cls} data-date={r.date}>
+                                    <th scope="row" data-label="Date" style={{ fontWeight: 'inherit' }}>
+                                        {formatDay(r.date).replace(/ \d{4}$/, '')}
+                                    </th>
+                                    <td data-label="Price" className="num">{formatMoney(r.price)}</td>
+                                    <td data-label="Quantity" className="num">{r.quantity}</td>
+                                    <td data-label="Held" className="num">{r.held}</td>
+                                    <td data-label="Booked" className="num">{r.booked}</td>
+                                    <td data-label="Left to sell" className="num">{r.available}</td>
+                                    <td data-label="Sales">{r.closed ? 'Closed' : 'Open'}</td>
+                                </tr>
+                            );
+                        })}
+                    </tbody>
+                </table>
+            </div>
             <p className="field-hint">
                 Held: units in bookings awaiting payment (released when the 15-minute hold runs out). Booked: confirmed and completed stays. A
                 date&rsquo;s quantity cannot go below its held plus booked units.
