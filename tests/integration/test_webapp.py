@@ -163,6 +163,8 @@ class WebAppTest(StackTestCase):
                             str(self.stack.tmp / "playwright"), *specs],
                            cwd=FRONTEND, env=env, capture_output=True, text=True, timeout=600)
         self.assertEqual(p.returncode, 0, f"Playwright failed:\n{p.stdout[-6000:]}\n{p.stderr[-2000:]}")
+        # Which specs ran, and how long each took, in the test log.
+        print(p.stdout[-4000:], file=sys.stderr, flush=True)
 
     def test_pages_answer_without_javascript(self):
         r = http("GET", self.web_url + "/search?city=" + self.city.replace(" ", "%20"))
