@@ -177,6 +177,12 @@ class WebAppTest(StackTestCase):
         for text in ("Harbour View Hotel", "Woke up to the boats", "Thank you, Marta!", "Reply from the host",
                      "Fine but noisy", "4.0</strong> out of 5", "Free cancellation until 1 day before"):
             self.assertIn(text, page)
+        # A reviews cursor the service refuses (an old or edited link) shows the first page, not an error.
+        r = http("GET", self.web_url + f"/listings/{self.listing_id}?reviews_cursor=not-a-cursor")
+        self.assertEqual(r.status, 200)
+        self.assertIn("Woke up to the boats", r.text)
+        self.assertNotIn("Showing later reviews", r.text)
+        self.assertNotIn("Reviews cannot be shown", r.text)
         r = http("GET", self.web_url + "/listings/00000000-0000-4000-8000-000000000000")
         self.assertEqual(r.status, 404)
         r = http("GET", self.web_url + "/demo/photos/hotel-2.svg")

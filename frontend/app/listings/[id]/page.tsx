@@ -66,10 +66,16 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
     if (reviewSort !== 'newest') pageQuery.set('reviews_sort', reviewSort);
     const pageHref = `/listings/${listing.id}${pageQuery.size ? `?${pageQuery}` : ''}`;
 
+    let staleCursor = false;
     const calFrom = haveStay ? checkIn.slice(0, 8) + '01' : today.slice(0, 8) + '01';
     const calTo = addDays(calFrom, 62);
     const [reviews, availability, quotes] = await Promise.all([
-        api.reviews(id, { limit: 10, sort: reviewSort, cursor: reviewCursor }).catch((e: unknown) => e as Error),
+        api.reviews(id, { limit: 10, sort: reviewSort, cursor: reviewCursor }).catch(async (e: unknown) => {
+            // A cursor from an old link (or typed by hand) is refused with 422: show the first page instead.
+            if (!reviewCursor || !(e instanceof ApiError) || e.status !== 422) return e as Error;
+            staleCursor = true;
+            return api.reviews(id, { limit: 10, sort: reviewSort }).catch((e2: unknown) => e2 as Error);
+        }),
         api.availability(id, calFrom < today ? today : calFrom, calTo).catch((e: unknown) => e as Error),
         haveStay
             ? Promise.all(
@@ -160,7 +166,7 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
                         )}
                         <p className="muted">Green dates have at least one {perDay ? 'ticket' : 'unit'} left; struck-through dates are closed or sold out.</p>
                     </section>
-                    <Reviews reviews={reviews} listingId={listing.id} sort={reviewSort} pageHref={pageHref} later={!!reviewCursor} />
+                    <Reviews reviews={reviews} listingId={listing.id} sort={reviewSort} pageHref={pageHref} later={!!reviewCursor && !staleCursor} />
                 </div>
                 <aside>
                     <section className="panel" aria-labelledby="dates">
