@@ -17,8 +17,13 @@ WORKDIR /app
 # mirror of the build machines lacks Next's macOS and Windows compiler
 # packages, so npm ci may refuse the lockfile there; npm install --no-save
 # then installs the same locked versions (as deploy/dev/install-deps does).
+# Behind a TLS-inspecting proxy, give its CA bundle as the build secret
+# "ca_bundle" (--secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt):
+# npm trusts it for this step only, and it stays out of every layer.
 COPY frontend/ ./
-RUN (npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund) \
+RUN --mount=type=secret,id=ca_bundle \
+    if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi \
+    && (npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund) \
     && npm run build
 
 # --- runtime: node and the standalone server, nothing else ---------------------
@@ -35,7 +40,9 @@ WORKDIR /app
 COPY --from=build /app/.next/standalone/ ./
 USER 10001:10001
 EXPOSE 3000
+# /icon.svg is served by the app itself: a gateway outage must not make the
+# web app's container unhealthy (the Helm chart's probes use it too).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/icon.svg').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
 CMD ["node", "server.js"]
