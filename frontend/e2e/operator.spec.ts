@@ -111,6 +111,27 @@ test('an operator creates a listing with a unit and a price, and sets a price ov
     // The public listing page quotes the new price for those nights.
     await page.goto(`/listings/${listingId}?check_in=${day(3)}&check_out=${day(5)}&guests=2`);
     await expect(page.getByText('€240.00').first()).toBeVisible();
+
+    // Edit: the form starts from the listing; a new title and no coordinates are saved.
+    await page.goto(`/operator/listings/${listingId}`);
+    await page.getByRole('link', { name: 'Edit listing' }).click();
+    await expect(page.getByLabel('Title', { exact: true })).toHaveValue(title);
+    await expect(page.getByLabel('Time zone', { exact: true })).toHaveValue('Europe/Lisbon');
+    await expect(page.getByLabel('Currency', { exact: true })).toHaveAttribute('readonly');
+    await page.getByLabel('Title', { exact: true }).fill(`${title} (renovated)`);
+    await page.getByLabel('Latitude', { exact: true }).fill('');
+    await page.getByLabel('Longitude', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect(page).toHaveURL(new RegExp(`/operator/listings/${listingId}\\?saved=1$`));
+    await expect(page.getByRole('heading', { level: 1, name: `${title} (renovated)` })).toBeVisible();
+    await expect(page.getByText('Rua do Rio 7, Porto, PT', { exact: true })).toBeVisible();
+
+    // Archive asks first; afterwards the dashboard says Archived.
+    await page.locator('summary', { hasText: 'Archive' }).click();
+    await page.getByRole('button', { name: 'Yes, archive this listing' }).click();
+    await expect(page.getByTestId('listing-status')).toHaveText('Archived');
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await expect(page.getByTestId('operator-listings').getByRole('row').filter({ hasText: title })).toContainText('Archived');
 });
 
 test('a traveller gets a 403 page, an anonymous visitor the log-in page', async ({ page }) => {

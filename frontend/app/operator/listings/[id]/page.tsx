@@ -145,7 +145,7 @@ export default async function OperatorListingPage({ params, searchParams }: { pa
 
             {l.status === 'active' && (
                 <section className="panel" aria-labelledby="archive-heading">
-                    <h2 id="archive-heading">Archive</h2>
+                    <h2 id="archive-heading">Take it off sale</h2>
                     <p>Archiving takes the listing out of search for good; bookings already made stay as they are.</p>
                     <details className="op-confirm">
                         <summary className="button button-quiet">Archive</summary>
