@@ -237,3 +237,37 @@ test('held and booked units, a refused quantity, Mark checked out, and a reply t
     await guest.goto(`/listings/${listingId}`);
     await expect(guest.getByText('Thank you, Gil! Come back in spring.')).toBeVisible();
 });
+
+test.describe('without JavaScript', () => {
+    test.use({ javaScriptEnabled: false });
+
+    test('the operator forms post to server actions and answer in the page', async ({ page }) => {
+        await page.goto('/signup');
+        await page.getByLabel('Your name').fill('Nora NoScript');
+        await page.getByLabel('Email').fill(`nojs-${unique()}@example.com`);
+        await page.getByLabel('Password').fill('correct horse battery');
+        await page.getByRole('radio', { name: /list my stays/ }).check();
+        await page.getByRole('button', { name: 'Create account' }).click();
+        await page.goto('/operator/listings/new');
+        await page.getByLabel('Title', { exact: true }).fill('Quiet House');
+        await page.getByLabel('Description', { exact: true }).fill('No scripts needed.');
+        await page.getByLabel('City', { exact: true }).fill('Faro');
+        await page.getByLabel('Country', { exact: true }).fill('PT');
+        await page.getByLabel('Time zone', { exact: true }).fill('Bad/Zone');
+        await page.getByRole('button', { name: 'Create listing' }).click();
+        await expect(page.locator('#f-timezone-error')).toContainText('time zone');
+        await expect(page.getByLabel('Title', { exact: true })).toHaveValue('Quiet House');
+        await page.getByLabel('Time zone', { exact: true }).fill('UTC');
+        await page.getByRole('button', { name: 'Create listing' }).click();
+        await expect(page).toHaveURL(/\?created=1$/);
+        await page.getByLabel('Unit name', { exact: true }).fill('Room');
+        await page.getByLabel('Base price', { exact: true }).fill('70');
+        await page.getByRole('button', { name: 'Add unit' }).click();
+        await expect(page.getByTestId('units')).toContainText('€70.00');
+        await page.getByRole('link', { name: 'Calendar of Room' }).click();
+        await page.getByLabel('Price', { exact: true }).fill('75');
+        await page.getByRole('button', { name: 'Apply to range' }).click();
+        await expect(page.getByText('Updated 7 dates.')).toBeVisible();
+        await expect(page.getByTestId('calendar').locator(`tr[data-date="${day(0)}"]`)).toContainText('€75.00');
+    });
+});

@@ -3,7 +3,6 @@ import Link from 'next/link';
 import { archiveListing } from '@/app/actions/operator';
 import { Forbidden, operatorContext, ownListing } from '@/components/operator/guard';
 import { UnitForm } from '@/components/operator/UnitForm';
-import { ApiError, describeError } from '@/lib/api';
 import { formatMoney } from '@/lib/money';
 import { describePolicy } from '@/lib/policy';
 
@@ -12,13 +11,22 @@ export const metadata: Metadata = { title: 'Listing' };
 type Params = Promise<{ id: string }>;
 type Query = Promise<Record<string, string | string[] | undefined>>;
 
+const ARCHIVE_ERRORS: Record<string, string> = {
+    not_found: 'We could not find that listing among yours.',
+    unauthorized: 'Your session has ended. Please log in again.',
+    forbidden: 'Only operators can archive listings.',
+    rate_limited: 'Too many attempts. Please wait a moment and try again.',
+    internal_error: 'The listing could not be archived right now. Please try again in a moment.',
+};
+
 export default async function OperatorListingPage({ params, searchParams }: { params: Params; searchParams: Query }) {
     const { id } = await params;
     const ctx = await operatorContext(`/operator/listings/${id}`);
     if (!ctx) return <Forbidden />;
     const sp = await searchParams;
     const l = await ownListing(id, ctx.user.id);
-    const error = typeof sp.error === 'string' ? describeError(new ApiError(400, sp.error, sp.error)) : null;
+    // Only a known code is worded: a link must not be able to put its own text on the page.
+    const error = typeof sp.error === 'string' ? (ARCHIVE_ERRORS[sp.error] ?? ARCHIVE_ERRORS.internal_error) : null;
     return (
         <div className="container op-page">
             <p>
