@@ -245,6 +245,8 @@ test('the whole journey: book, decline, pay, cancel; an operator lists a stay; c
         await expect(reviews).toContainText(travellerName);
         await expect(reviews.getByTestId('review-summary')).toContainText('5.0 out of 5 · 1 review');
         await expect(reviews.getByText('5 stars: 1 review (100%)')).toBeAttached();
+        // The rating under the title agrees at once (not "No reviews yet" until the listing's copy catches up).
+        await expect(traveller.locator('.listing-head')).toContainText('Rated 5.0 out of 5');
         await shoot(traveller, '11-listing-reviewed');
     });
 

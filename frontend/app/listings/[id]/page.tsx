@@ -94,6 +94,8 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
     const m = Number(calFrom.slice(5, 7)) - 1;
     const photos = listing.photos.length ? listing.photos : [photoUrl(null, listing.id)];
     const nights = haveStay ? nightsBetween(checkIn, checkOut) : 0;
+    // The reviews' own summary is current the moment a review is posted; the listing's copy follows within seconds.
+    const rating = reviews instanceof Error ? listing.rating : { average: reviews.summary.average, count: reviews.summary.count };
     const perDay = listing.type === 'tour' || listing.type === 'activity';
 
     return (
@@ -105,13 +107,13 @@ export default async function ListingPage({ params, searchParams }: { params: Pa
                 <h1 style={{ marginBottom: '.25rem' }}>{listing.title}</h1>
                 <p className="muted" style={{ marginTop: 0 }}>
                     <span className="badge type-badge">{listing.type}</span> {listing.address ? `${listing.address}, ` : ''}
-                    {listing.city}, {listing.country} · <RatingText {...listing.rating} />
+                    {listing.city}, {listing.country} · <RatingText {...rating} />
                 </p>
                 {listing.status === 'archived' && (
                     <div className="alert alert-info">This listing is no longer offered. Existing bookings are not affected.</div>
                 )}
             </div>
-            <div className="gallery">
+            <div className={photos.length > 1 ? 'gallery' : 'gallery gallery-single'}>
                 <img src={photos[0]} alt={`${listing.title}: photo 1 of ${photos.length}`} />
                 {photos.length > 1 && (
                     <div className="thumbs">
