@@ -36,6 +36,8 @@ describe('listing form', () => {
         expect(screen.getByLabelText('Title')).toHaveValue('Casa Azul');
         expect(screen.getByLabelText('Type')).toHaveValue('tour');
         expect(screen.getByLabelText(/^Time zone/)).toHaveValue('Mars/Base');
+        // Focus moves to the first field the server found wrong, in the form's order.
+        await waitFor(() => expect(screen.getByLabelText(/^Time zone/)).toHaveFocus());
     });
 
     it('catches missing fields and half a coordinate pair before posting', async () => {

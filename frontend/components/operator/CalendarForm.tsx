@@ -8,6 +8,7 @@ import { Field } from '@/components/Field';
 import type { FieldErrors } from '@/lib/forms';
 import { currencyExponent } from '@/lib/money';
 import { checkCalendarRange, priceToMinor } from './forms';
+import { useFocusFirstError } from './useFocusFirstError';
 import { FormMessage } from './inputs';
 
 interface Props {
@@ -23,6 +24,7 @@ interface Props {
 
 export function CalendarForm({ listingId, unitId, currency, timezone, today, defaultFrom, defaultTo, action = setCalendar }: Props) {
     const [state, formAction, pending] = useActionState(action, { errors: {} } as CalendarState);
+    const formRef = useFocusFirstError(state);
     const [clientErrors, setClientErrors] = useState<FieldErrors | null>(null);
     const v = state.values ?? { from: defaultFrom, to: defaultTo };
     const errors = clientErrors && Object.keys(clientErrors).length ? clientErrors : state.errors;
@@ -44,7 +46,7 @@ export function CalendarForm({ listingId, unitId, currency, timezone, today, def
 
     const ok = state.changed !== undefined;
     return (
-        <form action={formAction} onSubmit={onSubmit} noValidate className="op-form" aria-labelledby="range-heading" key={JSON.stringify(state)}>
+        <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate className="op-form" aria-labelledby="range-heading" key={JSON.stringify(state)}>
             <h2 id="range-heading">Change a range of dates</h2>
             <FormMessage message={clientErrors && Object.keys(clientErrors).length ? 'Please check the highlighted fields.' : state.message} ok={ok} />
             <input type="hidden" name="listing_id" value={listingId} />

@@ -8,6 +8,7 @@ import { createListing, updateListing } from '@/app/actions/operator';
 import { Field } from '@/components/Field';
 import type { FieldErrors, FormState } from '@/lib/forms';
 import { LISTING_FIELDS, LISTING_TYPES, listingBody, type ListingValues } from './forms';
+import { useFocusFirstError } from './useFocusFirstError';
 import { FormMessage, Select, TextArea } from './inputs';
 
 const COMMON_CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'JPY', 'SEK', 'NOK', 'DKK', 'PLN', 'CZK', 'AUD', 'CAD', 'KWD'];
@@ -32,6 +33,7 @@ interface Props {
 export function ListingForm({ mode, listingId, initial, timeZones, hasUnits = false, action }: Props) {
     const serverAction = action ?? (mode === 'create' ? createListing : updateListing);
     const [state, formAction, pending] = useActionState(serverAction, { errors: {} } as FormState);
+    const formRef = useFocusFirstError(state);
     const [clientErrors, setClientErrors] = useState<FieldErrors | null>(null);
     const v: Partial<ListingValues> = (state.values as Partial<ListingValues> | undefined) ?? initial ?? EMPTY;
     const errors = clientErrors && Object.keys(clientErrors).length ? clientErrors : state.errors;
@@ -57,7 +59,7 @@ export function ListingForm({ mode, listingId, initial, timeZones, hasUnits = fa
 
     // A new key after each answer remounts the fields, so their defaults are what the operator typed.
     return (
-        <form action={formAction} onSubmit={onSubmit} noValidate className="op-form" key={JSON.stringify(state.values ?? null)}>
+        <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate className="op-form" key={JSON.stringify(state.values ?? null)}>
             <FormMessage message={clientErrors && Object.keys(clientErrors).length ? 'Please check the highlighted fields.' : state.message} />
             {listingId && <input type="hidden" name="listing_id" value={listingId} />}
             <Field name="title" label="Title" defaultValue={v.title} error={errors.title} required maxLength={200} />

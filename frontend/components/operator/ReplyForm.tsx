@@ -4,14 +4,16 @@
 import { useActionState } from 'react';
 import { replyToReview } from '@/app/actions/operator';
 import type { FormState } from '@/lib/forms';
+import { useFocusFirstError } from './useFocusFirstError';
 import { FormMessage, TextArea } from './inputs';
 
 export function ReplyForm({ reviewId, action = replyToReview }: { reviewId: string; action?: typeof replyToReview }) {
     const [state, formAction, pending] = useActionState(action, { errors: {} } as FormState);
+    const formRef = useFocusFirstError(state);
     const posted = !!state.message && !state.values;
     if (posted) return <FormMessage message={state.message} ok />;
     return (
-        <form action={formAction} noValidate className="op-form" key={JSON.stringify(state.values ?? null)}>
+        <form ref={formRef} action={formAction} noValidate className="op-form" key={JSON.stringify(state.values ?? null)}>
             <FormMessage message={state.message} />
             <input type="hidden" name="review_id" value={reviewId} />
             <TextArea

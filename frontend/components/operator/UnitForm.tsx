@@ -6,15 +6,17 @@ import { addUnit } from '@/app/actions/operator';
 import { Field } from '@/components/Field';
 import type { FormState } from '@/lib/forms';
 import { currencyExponent } from '@/lib/money';
+import { useFocusFirstError } from './useFocusFirstError';
 import { FormMessage } from './inputs';
 
 export function UnitForm({ listingId, currency, action = addUnit }: { listingId: string; currency: string; action?: typeof addUnit }) {
     const [state, formAction, pending] = useActionState(action, { errors: {} } as FormState);
+    const formRef = useFocusFirstError(state);
     const v = state.values ?? {};
     const exp = currencyExponent(currency);
     const ok = !!state.message && !state.values;
     return (
-        <form action={formAction} noValidate className="op-form" aria-labelledby="add-unit" key={JSON.stringify(state)}>
+        <form ref={formRef} action={formAction} noValidate className="op-form" aria-labelledby="add-unit" key={JSON.stringify(state)}>
             <FormMessage message={state.message} ok={ok} />
             <input type="hidden" name="listing_id" value={listingId} />
             <input type="hidden" name="currency" value={currency} />
