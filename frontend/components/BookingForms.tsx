@@ -1,6 +1,7 @@
 'use client';
 // The booking flow's client pieces: the Reserve button on a listing, the hold
 // countdown, the card form, the confirmation poller and the cancel form.
+import { useRouter } from 'next/navigation';
 import { useActionState, useEffect, useState, type FormEvent } from 'react';
 import { cancelBooking, pay, reserve, type CancelState, type PayState } from '@/app/actions/booking';
 import { checkCard } from '@/lib/card';
@@ -78,6 +79,12 @@ export function HoldCountdown({ expiresAt }: { expiresAt: string }) {
 export function ConfirmationPoller({ bookingId, initial }: { bookingId: string; initial: string }) {
     const [status, setStatus] = useState(initial);
     const [gaveUp, setGaveUp] = useState(false);
+    const router = useRouter();
+    // Once the booking has moved on, the page around the poller is out of date (status badge, hold countdown, the
+    // refund a cancellation would give): render it again from the server, without reloading the document.
+    useEffect(() => {
+        if (status !== 'pending_payment' && status !== 'payment_failed') router.refresh();
+    }, [status, router]);
     useEffect(() => {
         if (status !== 'pending_payment' && status !== 'payment_failed') return;
         const started = Date.now();

@@ -70,6 +70,10 @@ async function payAndSeeConfirmed(page: Page) {
     await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
     await page.getByRole('button', { name: /^Pay/ }).click();
     await expect(page.getByRole('status').filter({ hasText: 'Confirmed' })).toBeVisible({ timeout: 30_000 });
+    // The rest of the page follows: the status badge, no more hold countdown or card form.
+    await expect(page.getByTestId('booking-status')).toHaveText('Confirmed');
+    await expect(page.getByRole('timer')).toHaveCount(0);
+    await expect(page.getByLabel('Card number')).toHaveCount(0);
     expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
 }
 
@@ -119,6 +123,10 @@ test('the whole journey: book, decline, pay, cancel; an operator lists a stay; c
         await traveller.getByLabel('CVC').fill('123');
         await payAndSeeConfirmed(traveller);
         await shoot(traveller, '05-booking-confirmed');
+        // On the same page, cancelling now offers the refund of a paid booking (it was nothing while unpaid).
+        await traveller.getByRole('button', { name: 'Cancel booking…' }).click();
+        await expect(traveller.getByText('If you cancel now, you will be refunded')).toContainText('€360.00');
+        await traveller.getByRole('button', { name: 'Keep it' }).click();
     });
 
     await test.step('sees the notification', async () => {

@@ -59,6 +59,11 @@ export default async function BookingPage({ params, searchParams }: { params: Pa
                     Your booking is cancelled.{refund ? ` You will be refunded ${formatMoney(refund)}.` : ''}
                 </div>
             )}
+            {b.status === 'confirmed' && !sp.cancelled && (
+                <div className="alert alert-success" role="status">
+                    <strong>Confirmed</strong>. Your booking is confirmed; the confirmation is in your email and in your notifications.
+                </div>
+            )}
             {b.status === 'expired' && <div className="alert alert-error">This hold expired before payment and the room went back on sale. Please book again.</div>}
             <section className="panel" aria-labelledby="stay">
                 <h2 id="stay">Your stay</h2>
