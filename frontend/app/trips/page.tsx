@@ -31,7 +31,7 @@ function TripList({ title, items, empty, reviewed }: { title: string; items: Boo
                     <li key={b.id} className="trip-row">
                         <div>
                             <Link href={`/bookings/${b.id}`}>{b.listing_title}</Link> · {formatDay(b.check_in)} to {formatDay(b.check_out)} ·{' '}
-                            {formatMoney(b.total)} · <span className="badge">{STATUS_TEXT[b.status] ?? b.status}</span>{' '}
+                            {formatMoney(b.total)} · <span className={`badge badge-${b.status}`}>{STATUS_TEXT[b.status] ?? b.status}</span>{' '}
                             <span className="muted">{b.reference}</span>
                         </div>
                         {b.status === 'completed' && (
