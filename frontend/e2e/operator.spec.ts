@@ -83,7 +83,7 @@ test('an operator creates a listing with a unit and a price, and sets a price ov
     await expect(row.getByRole('cell').last()).toHaveText('1');
 
     // The calendar editor: 120 euros from day+3 to day+5 (both included); the days around keep 95.50.
-    await row.getByRole('link', { name: title }).click();
+    await row.getByRole('link', { name: title, exact: true }).click();
     await page.getByRole('link', { name: 'Calendar of River apartment' }).click();
     await expect(page).toHaveURL(new RegExp(`/operator/listings/${listingId}/units/[0-9a-f-]{36}/calendar$`));
     const cal = page.getByTestId('calendar');

@@ -65,6 +65,14 @@ export default async function OperatorDashboard({ searchParams }: { searchParams
                                     <Link href={`/operator/listings/${l.id}`}>{l.title}</Link>
                                     <br />
                                     <span className="badge type-badge">{l.type}</span> <span className="muted">{l.currency}</span>
+                                    <div className="op-actions" style={{ fontSize: '.9rem', marginTop: '.25rem' }}>
+                                        <Link href={`/operator/bookings?listing_id=${l.id}`} aria-label={`Bookings of ${l.title}`}>
+                                            Bookings
+                                        </Link>
+                                        <Link href={`/operator/reviews?listing_id=${l.id}`} aria-label={`Reviews of ${l.title}`}>
+                                            Reviews
+                                        </Link>
+                                    </div>
                                 </td>
                                 <td data-label="Status">
                                     <span className={`badge status-${l.status}`}>{l.status === 'active' ? 'Active' : 'Archived'}</span>

@@ -6,8 +6,9 @@ import { useActionState, useState, type FormEvent } from 'react';
 import { setCalendar, type CalendarState } from '@/app/actions/operator';
 import { Field } from '@/components/Field';
 import type { FieldErrors } from '@/lib/forms';
+import { addDays } from '@/lib/dates';
 import { currencyExponent } from '@/lib/money';
-import { checkCalendarRange, priceToMinor } from './forms';
+import { CALENDAR_DAYS_AHEAD, checkCalendarRange, priceToMinor } from './forms';
 import { useFocusFirstError } from './useFocusFirstError';
 import { FormMessage } from './inputs';
 
@@ -29,6 +30,7 @@ export function CalendarForm({ listingId, unitId, currency, timezone, today, def
     const v = state.values ?? { from: defaultFrom, to: defaultTo };
     const errors = clientErrors && Object.keys(clientErrors).length ? clientErrors : state.errors;
     const exp = currencyExponent(currency);
+    const last = addDays(today, CALENDAR_DAYS_AHEAD);
 
     const onSubmit = (e: FormEvent<HTMLFormElement>) => {
         const f = new FormData(e.currentTarget);
@@ -54,8 +56,8 @@ export function CalendarForm({ listingId, unitId, currency, timezone, today, def
             <input type="hidden" name="currency" value={currency} />
             <input type="hidden" name="timezone" value={timezone} />
             <div className="op-grid">
-                <Field name="from" label="From" type="date" defaultValue={v.from} error={errors.from} min={today} required hint="First date changed." />
-                <Field name="to" label="To" type="date" defaultValue={v.to} error={errors.to} min={today} required hint="Last date changed (included)." />
+                <Field name="from" label="From" type="date" defaultValue={v.from} error={errors.from} min={today} max={last} required hint="First date changed." />
+                <Field name="to" label="To" type="date" defaultValue={v.to} error={errors.to} min={today} max={last} required hint="Last date changed (included)." />
                 <Field
                     name="price"
                     label="Price"
