@@ -223,6 +223,13 @@ test('the whole journey: book, decline, pay, cancel; an operator lists a stay; c
         await expect(past).toContainText(newTitle);
         await expect(past).toContainText('Completed');
         await shoot(traveller, '09-trips');
+        // At phone width the review button sits right under its trip (no gap from the wide-screen layout).
+        await traveller.setViewportSize(PHONE);
+        const trip = await past.getByRole('link', { name: newTitle, exact: true }).boundingBox();
+        const write = await past.getByRole('link', { name: `Write a review of ${newTitle}` }).boundingBox();
+        expect(trip && write && write.y - (trip.y + trip.height)).toBeLessThan(120);
+        expect(write && write.x + write.width).toBeLessThanOrEqual(PHONE.width);
+        await traveller.setViewportSize(DESKTOP);
         await past.getByRole('link', { name: `Write a review of ${newTitle}` }).click();
         await expect(traveller.getByRole('heading', { name: 'Review your stay' })).toBeVisible();
 
