@@ -10,7 +10,10 @@ reserve a room, pay with a test card, see it confirmed without a reload, in
 My trips and in the notification badge; and the whole journey of issue 6
 (e2e/journey.spec.ts): book, decline, pay, cancel with the refund; an operator
 creates a listing with a unit through the operator pages; a stay in it is
-booked, checked out by the operator and reviewed from My trips.
+booked, checked out by the operator and reviewed from My trips; a listing's
+reviews with "More reviews" and sorting, with and without JavaScript
+(e2e/reviews.spec.ts, twelve reviews inserted with SQL); and the operator
+pages (e2e/operator.spec.ts).
 
 Screenshots of the main pages at desktop and phone widths are saved to
 $ROAM_TEST_ARTIFACTS/screenshots (default tests/artifacts/screenshots,
