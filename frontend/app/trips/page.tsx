@@ -8,17 +8,10 @@ import { formatMoney } from '@/lib/money';
 import { reviewedStays } from '@/lib/reviews';
 import { groupTrips } from '@/lib/trips';
 import '@/components/traveller.css';
+import { bookingStatusText } from '@/lib/booking-status';
 
 export const metadata: Metadata = { title: 'My trips' };
 
-const STATUS_TEXT: Record<string, string> = {
-    pending_payment: 'Awaiting payment',
-    payment_failed: 'Payment failed',
-    confirmed: 'Confirmed',
-    expired: 'Expired',
-    cancelled: 'Cancelled',
-    completed: 'Completed',
-};
 
 function TripList({ title, items, empty, reviewed }: { title: string; items: Booking[]; empty: string; reviewed: Set<string> }) {
     const hid = `trips-${title.toLowerCase().replace(/\W+/g, '-')}`;
@@ -31,7 +24,7 @@ function TripList({ title, items, empty, reviewed }: { title: string; items: Boo
                     <li key={b.id} className="trip-row">
                         <div>
                             <Link href={`/bookings/${b.id}`}>{b.listing_title}</Link> · {formatDay(b.check_in)} to {formatDay(b.check_out)} ·{' '}
-                            {formatMoney(b.total)} · <span className={`badge badge-${b.status}`}>{STATUS_TEXT[b.status] ?? b.status}</span>{' '}
+                            {formatMoney(b.total)} · <span className={`badge badge-${b.status}`}>{bookingStatusText(b.status)}</span>{' '}
                             <span className="muted">{b.reference}</span>
                         </div>
                         {b.status === 'completed' && (

@@ -34,15 +34,6 @@ export function Forbidden() {
     );
 }
 
-/** A status in words, as the operator's tables show it. */
-export const BOOKING_STATUS_TEXT: Record<string, string> = {
-    pending_payment: 'Awaiting payment',
-    payment_failed: 'Payment failed',
-    confirmed: 'Confirmed',
-    expired: 'Expired',
-    cancelled: 'Cancelled',
-    completed: 'Completed',
-};
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -8,6 +8,7 @@ import { formatDay, formatTimestamp } from '@/lib/dates';
 import { formatMoney } from '@/lib/money';
 import { reviewedStays } from '@/lib/reviews';
 import '@/components/traveller.css';
+import { bookingStatusText } from '@/lib/booking-status';
 
 export const metadata: Metadata = { title: 'Your booking' };
 
@@ -16,14 +17,6 @@ type Query = Promise<Record<string, string | string[] | undefined>>;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const STATUS_TEXT: Record<string, string> = {
-    pending_payment: 'Awaiting payment',
-    payment_failed: 'Payment failed',
-    confirmed: 'Confirmed',
-    expired: 'Expired',
-    cancelled: 'Cancelled',
-    completed: 'Completed',
-};
 
 export default async function BookingPage({ params, searchParams }: { params: Params; searchParams: Query }) {
     const { id } = await params;
@@ -52,7 +45,7 @@ export default async function BookingPage({ params, searchParams }: { params: Pa
             </p>
             <h1 style={{ marginBottom: '.25rem' }}>{b.listing_title}</h1>
             <p className="muted" style={{ marginTop: 0 }}>
-                Booking {b.reference} · <span className="badge" data-testid="booking-status">{STATUS_TEXT[b.status] ?? b.status}</span>
+                Booking {b.reference} · <span className="badge" data-testid="booking-status">{bookingStatusText(b.status)}</span>
             </p>
             {sp.cancelled && b.status === 'cancelled' && (
                 <div className="alert alert-success" role="status">
