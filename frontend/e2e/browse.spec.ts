@@ -41,6 +41,32 @@ test('search for a city, open a listing and see the price for the stay', async (
     await expect(page.getByText(/Free cancellation until 1 day before/)).toBeVisible();
 });
 
+test('"Load more results" adds the next page under the first, and without JavaScript links to it', async ({ browser }) => {
+    const many = process.env.WEB_MANY_CITY;
+    test.skip(!many, 'WEB_MANY_CITY names a city with more listings than one page of results (12)');
+    const href = `/search?city=${encodeURIComponent(many!)}&sort=price_asc`;
+    const cards = (p: import('@playwright/test').Page) => p.getByRole('list', { name: 'Results' }).getByRole('listitem');
+
+    const withJs = await browser.newPage();
+    await withJs.goto(href);
+    await expect(cards(withJs)).toHaveCount(12);
+    await withJs.getByRole('link', { name: 'Load more results' }).click();
+    await expect(cards(withJs)).toHaveCount(23);
+    await expect(cards(withJs).first()).toContainText('Manyville Inn 01'); // the first page is still there
+    await expect(cards(withJs).last()).toContainText('Manyville Inn 23');
+    await expect(withJs.getByRole('link', { name: 'Load more results' })).toHaveCount(0);
+    expect(new URL(withJs.url()).searchParams.get('cursor')).toBeNull();
+
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const noJs = await context.newPage();
+    await noJs.goto(href);
+    await noJs.getByRole('link', { name: 'Load more results' }).click();
+    await expect(noJs).toHaveURL(/cursor=/);
+    await expect(cards(noJs)).toHaveCount(11);
+    await expect(noJs.getByRole('link', { name: 'Back to the first results' })).toBeVisible();
+    await context.close();
+});
+
 test('a stay that ends before it starts is explained next to the field', async ({ page }) => {
     await page.goto(`/search?city=${encodeURIComponent(city)}&check_in=${day(15)}&check_out=${day(12)}`);
     const checkOut = page.getByLabel('Check-out');

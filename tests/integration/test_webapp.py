@@ -144,6 +144,19 @@ class WebAppTest(StackTestCase):
             FROM review.reviews WHERE listing_id = '{cls.reviews_listing_id}' GROUP BY listing_id;
         """)
 
+        # A city with more listings than a page of results (12), for "Load more results".
+        cls.many_city = f"Manyville {uuid.uuid4().hex[:6]}"
+        for i in range(23):
+            r = http("POST", cls.gateway.url + API + "/listings", {
+                "title": f"Manyville Inn {i + 1:02d}", "type": "hotel", "description": "A room for the night.",
+                "city": cls.many_city, "country": "Portugal", "timezone": "Europe/Lisbon", "currency": "EUR",
+                "cancellation_policy": {"free_cancellation_hours": 24, "refund_percent_after": 0}}, headers=op)
+            assert r.status == 201, r
+            r = http("POST", cls.gateway.url + API + f"/listings/{r.json()['id']}/units",
+                     {"name": "Room", "max_guests": 2, "quantity": 1,
+                      "base_price": {"amount": 9000 + 100 * i, "currency": "EUR"}}, headers=op)
+            assert r.status == 201, r
+
         port = free_port()
         cls.web_url = f"http://127.0.0.1:{port}"
         stack._spawn("webapp", ["node", str(server_dir / "server.js")], dict(
@@ -157,7 +170,7 @@ class WebAppTest(StackTestCase):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         print(f"\nweb app screenshots: {SCREENSHOTS}", file=sys.stderr, flush=True)
         env = dict(os.environ, WEB_URL=self.web_url, WEB_CITY=self.city, WEB_TITLE=self.title, WEB_LISTING_ID=self.listing_id,
-                   WEB_REVIEWS_LISTING_ID=self.reviews_listing_id,
+                   WEB_REVIEWS_LISTING_ID=self.reviews_listing_id, WEB_MANY_CITY=self.many_city,
                    WEB_SCREENSHOTS=str(SCREENSHOTS), NEXT_TELEMETRY_DISABLED="1", ROAM_CHROMIUM=CHROMIUM)
         node = shutil.which("node") or "node"
         # ROAM_WEB_SPECS narrows the run while working on one spec (e.g. "journey"); all of them by default.

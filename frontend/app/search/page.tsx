@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { ListingCard } from '@/components/ListingCard';
 import { SearchForm } from '@/components/SearchForm';
+import { SearchResults } from '@/components/SearchResults';
 import { api, ApiError, describeError, type Page, type SearchItem } from '@/lib/api';
 import { nightsBetween, todayIso } from '@/lib/dates';
 import { CURRENCIES, LISTING_TYPES, SORTS, parseSearch, searchHref, type RawQuery } from '@/lib/search';
@@ -131,21 +131,22 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
                             {values.cursor ? <Link href={searchHref(values, { cursor: undefined })}>Back to the first results</Link> : null}
                         </div>
                     )}
-                    {page && page.items.length > 0 && (
-                        <ul className="cards">
-                            {page.items.map((item) => (
-                                <ListingCard key={item.id} item={item} stayQuery={stayQuery} nights={nights} />
-                            ))}
-                        </ul>
+                    {values.cursor && page && page.items.length > 0 && (
+                        <p>
+                            <Link href={searchHref(values, { cursor: undefined })}>Back to the first results</Link>
+                        </p>
                     )}
-                    <nav className="pager" aria-label="More results" style={{ display: 'flex', gap: '1rem', flexWrap: 'wrap' }}>
-                        {values.cursor && <Link href={searchHref(values, { cursor: undefined })}>First results</Link>}
-                        {page?.next_cursor && (
-                            <Link className="button button-quiet" href={searchHref(values, { cursor: page.next_cursor })} rel="next">
-                                Load more results
-                            </Link>
-                        )}
-                    </nav>
+                    {page && page.items.length > 0 && (
+                        // A new search (other filters, another cursor in the URL) starts a new list.
+                        <SearchResults
+                            key={searchHref(values)}
+                            initial={page.items}
+                            nextCursor={page.next_cursor}
+                            values={values}
+                            stayQuery={stayQuery}
+                            nights={nights}
+                        />
+                    )}
                 </section>
             </div>
         </div>
