@@ -3,10 +3,11 @@
 // without JavaScript), which with JavaScript appends the next page below the
 // ones shown through the app's /notifications/more route.
 import Link from 'next/link';
-import { useState, type MouseEvent } from 'react';
+import { useState } from 'react';
 import { markAllRead, markRead } from '@/app/actions/notifications';
 import type { Notification } from '@/lib/api';
 import { formatTimestamp } from '@/lib/dates';
+import { useLoadMore } from '@/lib/use-load-more';
 
 interface Props {
     initial: Notification[];
@@ -17,38 +18,17 @@ interface Props {
 }
 
 export function NotificationList({ initial, nextCursor, unreadCount, actions = { markRead, markAllRead } }: Props) {
-    // Pages appended by "Load more"; the first page comes from the server on every render (it changes after a
-    // mark-read), so only the later ones are kept here.
-    const [extra, setExtra] = useState<Notification[]>([]);
-    const [cursor, setCursor] = useState(nextCursor);
+    const { items, cursor, loading, error, more } = useLoadMore(
+        initial,
+        nextCursor,
+        (c) => `/notifications/more?cursor=${encodeURIComponent(c)}`,
+        'More notifications cannot be loaded right now. Please try again.',
+    );
     const [readHere, setReadHere] = useState<Set<string>>(new Set());
     const [allRead, setAllRead] = useState(false);
-    const [loading, setLoading] = useState(false);
-    const [error, setError] = useState<string | null>(null);
 
-    const seen = new Set(initial.map((n) => n.id));
-    const items = [...initial, ...extra.filter((n) => !seen.has(n.id))];
     const isRead = (n: Notification) => allRead || !!n.read_at || readHere.has(n.id);
     const unread = allRead ? 0 : unreadCount;
-
-    const more = async (e: MouseEvent<HTMLAnchorElement>) => {
-        if (!cursor) return;
-        e.preventDefault();
-        if (loading) return;
-        setLoading(true);
-        setError(null);
-        try {
-            const res = await fetch(`/notifications/more?cursor=${encodeURIComponent(cursor)}`, { cache: 'no-store' });
-            if (!res.ok) throw new Error(String(res.status));
-            const page = (await res.json()) as { items: Notification[]; next_cursor: string | null };
-            setExtra((prev) => [...prev, ...page.items]);
-            setCursor(page.next_cursor);
-        } catch {
-            setError('More notifications cannot be loaded right now. Please try again.');
-        } finally {
-            setLoading(false);
-        }
-    };
 
     return (
         <>

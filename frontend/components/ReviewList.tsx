@@ -2,7 +2,7 @@
 // A listing's reviews with "More reviews": a link to the next page (works
 // without JavaScript), which with JavaScript appends the next page in place
 // through the app's /listings/{id}/reviews route instead.
-import { useState, type MouseEvent } from 'react';
+import { useLoadMore } from '@/lib/use-load-more';
 import type { Review } from '@/lib/api';
 import { formatDay } from '@/lib/dates';
 
@@ -48,30 +48,12 @@ export function moreReviewsHref(pageHref: string, cursor: string): string {
 }
 
 export function ReviewList({ listingId, sort, initial, nextCursor, pageHref }: Props) {
-    const [items, setItems] = useState(initial);
-    const [cursor, setCursor] = useState(nextCursor);
-    const [loading, setLoading] = useState(false);
-    const [error, setError] = useState<string | null>(null);
-
-    const more = async (e: MouseEvent<HTMLAnchorElement>) => {
-        if (!cursor) return;
-        e.preventDefault();
-        if (loading) return;
-        setLoading(true);
-        setError(null);
-        try {
-            const res = await fetch(`/listings/${listingId}/reviews?sort=${encodeURIComponent(sort)}&cursor=${encodeURIComponent(cursor)}`, { cache: 'no-store' });
-            if (!res.ok) throw new Error(String(res.status));
-            const page = (await res.json()) as { items: Review[]; next_cursor: string | null };
-            const seen = new Set(items.map((r) => r.id));
-            setItems([...items, ...page.items.filter((r) => !seen.has(r.id))]);
-            setCursor(page.next_cursor);
-        } catch {
-            setError('More reviews cannot be loaded right now. Please try again.');
-        } finally {
-            setLoading(false);
-        }
-    };
+    const { items, cursor, loading, error, more } = useLoadMore(
+        initial,
+        nextCursor,
+        (c) => `/listings/${listingId}/reviews?sort=${encodeURIComponent(sort)}&cursor=${encodeURIComponent(c)}`,
+        'More reviews cannot be loaded right now. Please try again.',
+    );
 
     return (
         <>

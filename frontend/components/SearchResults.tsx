@@ -3,10 +3,10 @@
 // without JavaScript), which with JavaScript fetches that page from
 // /search/more and appends its cards, keeping the ones already shown.
 
-import { useState, type MouseEvent } from 'react';
 import { ListingCard } from '@/components/ListingCard';
 import type { SearchItem } from '@/lib/api';
 import { searchHref } from '@/lib/search';
+import { useLoadMore } from '@/lib/use-load-more';
 
 type Props = {
     initial: SearchItem[];
@@ -18,30 +18,13 @@ type Props = {
 };
 
 export function SearchResults({ initial, nextCursor, values, stayQuery, nights }: Props) {
-    const [items, setItems] = useState(initial);
-    const [cursor, setCursor] = useState(nextCursor);
-    const [loading, setLoading] = useState(false);
-    const [error, setError] = useState<string | null>(null);
-    const { cursor: _first, ...base } = values; // the page's own cursor, if any, is not the next one
-
-    const more = async (e: MouseEvent<HTMLAnchorElement>) => {
-        if (!cursor || e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return; // a new tab gets the link
-        e.preventDefault();
-        setLoading(true);
-        setError(null);
-        try {
-            const res = await fetch(searchHref(base, { cursor }).replace(/^\/search/, '/search/more'), { cache: 'no-store' });
-            if (!res.ok) throw new Error(String(res.status));
-            const page = (await res.json()) as { items: SearchItem[]; next_cursor: string | null };
-            const seen = new Set(items.map((i) => i.id));
-            setItems([...items, ...page.items.filter((i) => !seen.has(i.id))]);
-            setCursor(page.next_cursor);
-        } catch {
-            setError('More results cannot be loaded right now. Please try again.');
-        } finally {
-            setLoading(false);
-        }
-    };
+    const { cursor: _page, ...base } = values; // the page's own cursor, if any, is not the next one
+    const { items, cursor, loading, error, more } = useLoadMore(
+        initial,
+        nextCursor,
+        (c) => searchHref(base, { cursor: c }).replace(/^\/search/, '/search/more'),
+        'More results cannot be loaded right now. Please try again.',
+    );
 
     return (
         <>
