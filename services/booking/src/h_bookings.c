@@ -352,18 +352,10 @@ int h_bookings_get(roam_req_t *req) {
  * status). */
 static int list_page(roam_req_t *req, int operator_view, const char *owner, const char *extra1, const char *extra2) {
     json_t *errors = json_array();
-    long limit = 20;
-    const char *ls = roam_req_query(req, "limit");
-    if (ls != NULL && ls[0] != '\0') {
-        char *end;
-        limit = strtol(ls, &end, 10);
-        if (*end != '\0' || limit < 1 || limit > 100)
-            roam_field_error(errors, "limit", "must be an integer from 1 to 100");
-    }
+    long limit;
     char us[ROAM_CURSOR_US_MAX], cid[ROAM_UUID_LEN + 1];
-    const char *cs = roam_req_query(req, "cursor");
-    int has_cursor = cs != NULL && cs[0] != '\0';
-    if (has_cursor && roam_cursor_decode(cs, us, cid) != 0) roam_field_error(errors, "cursor", "is not a valid cursor");
+    int has_cursor;
+    roam_cursor_page_query(req, errors, &limit, us, cid, &has_cursor);
     if (json_array_size(errors)) return roam_respond_invalid(req, errors);
     json_decref(errors);
     roam_dbconn_t *c = roam_req_db(req);
