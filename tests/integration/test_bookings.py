@@ -16,12 +16,13 @@ import json
 import threading
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from roamtest import StackTestCase, http
 
 from tests.integration.test_platform import problem
+from tests.integration.travel import GatewayApi, day, today_in
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -32,19 +33,11 @@ BOOKING_KEYS = {"id", "reference", "user_id", "guest", "listing_id", "listing_ti
 REFERENCE_RE = r"^RM-[2-9A-HJ-NP-Z]{6}$"
 
 
-def today_in(tz: str) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
-
-
-def day(n: int, tz: str = "Europe/Paris") -> str:
-    return (today_in(tz) + timedelta(days=n)).isoformat()
-
-
 def parse_ts(s: str) -> datetime:
     return datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
-class BookingTest(StackTestCase):
+class BookingTest(GatewayApi, StackTestCase):
     """roam-booking behind the gateway, with auth and inventory, on the Kafka dev broker."""
 
     @classmethod
@@ -86,15 +79,6 @@ class BookingTest(StackTestCase):
         assert r.status == 201, r
         doc = r.json()
         return {"token": doc["access_token"], "id": doc["user"]["id"], "email": email, "name": f"Ada {role}"}
-
-    def api(self, method, path, body=None, user=None, key=None, base=None, **kw):
-        headers = dict(kw.pop("headers", None) or {})
-        if user is not None:
-            headers["Authorization"] = f"Bearer {user['token']}"
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        url = (base + path) if base else (self.gw.url + API + path)
-        return http(method, url, body, headers=headers, **kw)
 
     def listing(self, user=None, tz="Europe/Paris", quantity=3, max_guests=2, price=12000, hours=48, percent=50):
         body = {"title": "Hotel du Lac", "type": "hotel", "description": "Rooms on the lake.", "city": "Annecy",

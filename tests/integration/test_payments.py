@@ -19,12 +19,12 @@ import threading
 import time
 from http.client import HTTPException
 import uuid
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from roamtest import StackTestCase, http
 
 from tests.integration.test_platform import problem
+from tests.integration.travel import GatewayApi, card, day
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -35,15 +35,7 @@ PAYMENT_KEYS = {"id", "booking_id", "status", "amount", "card", "refunds", "crea
 TS_RE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 
 
-def day(n: int, tz: str = "Europe/Paris") -> str:
-    return (datetime.now(ZoneInfo(tz)).date() + timedelta(days=n)).isoformat()
-
-
-def card(number=VISA_OK, exp_month=12, exp_year=None, cvc="123"):
-    return {"number": number, "exp_month": exp_month, "exp_year": exp_year or datetime.now().year + 3, "cvc": cvc}
-
-
-class PaymentTest(StackTestCase):
+class PaymentTest(GatewayApi, StackTestCase):
     """roam-payment behind the gateway, with auth, inventory and booking, on the Kafka dev broker."""
 
     @classmethod
@@ -87,15 +79,6 @@ class PaymentTest(StackTestCase):
         assert r.status == 201, r
         doc = r.json()
         return {"token": doc["access_token"], "id": doc["user"]["id"], "email": email}
-
-    def api(self, method, path, body=None, user=None, key=None, base=None, **kw):
-        headers = dict(kw.pop("headers", None) or {})
-        if user is not None:
-            headers["Authorization"] = f"Bearer {user['token']}"
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        url = (base + path) if base else (self.gw.url + API + path)
-        return http(method, url, body, headers=headers, **kw)
 
     def listing(self, quantity=3, price=12000, hours=48, percent=50):
         body = {"title": "Hotel du Lac", "type": "hotel", "description": "Rooms on the lake.", "city": "Annecy",

@@ -18,13 +18,12 @@ import string
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta
 from http.client import HTTPException
-from zoneinfo import ZoneInfo
 
-from roamtest import StackTestCase, http, wait_until
+from roamtest import StackTestCase, wait_until
 
 from tests.integration.test_platform import problem
+from tests.integration.travel import GatewayApi, card, day
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -34,19 +33,11 @@ N_MAILED = 20  # bookings confirmed around the notification service's kill -9
 TERMINAL = {"confirmed", "expired", "cancelled", "completed"}
 
 
-def day(n: int, tz: str = "Europe/Paris") -> str:
-    return (datetime.now(ZoneInfo(tz)).date() + timedelta(days=n)).isoformat()
-
-
-def card(number=VISA_OK):
-    return {"number": number, "exp_month": 12, "exp_year": datetime.now().year + 3, "cvc": "123"}
-
-
 def eur(minor: int) -> str:
     return f"EUR {minor // 100}.{minor % 100:02d}"
 
 
-class SagaTest(StackTestCase):
+class SagaTest(GatewayApi, StackTestCase):
     """Auth, inventory, booking, payment, notification, review and the gateway on one stack."""
 
     @classmethod
@@ -88,15 +79,6 @@ class SagaTest(StackTestCase):
         t.wait_refunds(trav, b["id"], 1, timeout=30)
 
     # -- helpers ------------------------------------------------------------
-
-    def api(self, method, path, body=None, user=None, key=None, base=None, **kw):
-        headers = dict(kw.pop("headers", None) or {})
-        if user is not None:
-            headers["Authorization"] = f"Bearer {user['token']}"
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        url = (base + path) if base else (self.gw.url + API + path)
-        return http(method, url, body, headers=headers, **kw)
 
     def register(self, role="traveller"):
         email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
